@@ -1,0 +1,209 @@
+"""``CascadeAgent``: the documented entry point.
+
+    agent = CascadeAgent(models=[ModelConfig(...), ModelConfig(...)], quality_config=QualityConfig.for_cascade())
+    result = await agent.run("What color is the sky?", max_tokens=150)
+
+The agent validates its configuration, orders the models cheapest first, builds one provider per model
+(through the provider registry, wrapped with retries and a circuit breaker), and hands each request to the
+:class:`~cascadeflow.cascade.engine.CascadeEngine`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
+from cascadeflow.cascade.quality.base import Validator
+from cascadeflow.cascade.result import CascadeResult
+from cascadeflow.config import ModelConfig, QualityConfig
+from cascadeflow.errors import ConfigError
+from cascadeflow.pricing import resolve_price
+from cascadeflow.providers.protocol import Provider
+from cascadeflow.providers.registry import ProviderRegistry, default_registry
+from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec, normalize_messages
+
+if TYPE_CHECKING:
+    from cascadeflow.cascade.streaming import StreamEvent
+
+
+def _build_tiers(
+    models: Sequence[ModelConfig],
+    providers: Mapping[str, Provider],
+    registry: ProviderRegistry,
+    validators: Mapping[str, Validator],
+) -> list[Tier]:
+    if not models:
+        raise ConfigError("models", "give at least one ModelConfig")
+    seen: set[str] = set()
+    tiers: list[Tier] = []
+    for i, config in enumerate(models):
+        if not isinstance(config, ModelConfig):
+            raise ConfigError(f"models[{i}]", f"must be a ModelConfig, got {type(config).__name__}")
+        if config.name in seen:
+            raise ConfigError(f"models[{i}].name", f"duplicate model name {config.name!r}")
+        seen.add(config.name)
+        provider = providers.get(config.name)
+        if provider is None:
+            provider = registry.build(config)
+        free = registry.is_free(config.provider) or config.name in providers
+        price = resolve_price(config, provider_is_free=free and config.cost is None and config.input_price is None)
+        tiers.append(Tier(config=config, provider=provider, price=price, validator=validators.get(config.name)))
+    # Cheapest first; ties keep the order the user gave (e.g. two free local models: small, then large).
+    return sorted(tiers, key=lambda t: t.price.blended_per_1m)
+
+
+class CascadeAgent:
+    """Routes each request through a cascade of models, cheapest first.
+
+    Args:
+        models: the tiers, any order (they are sorted by price; equal prices keep your order).
+        quality_config: when a draft is good enough (default :meth:`QualityConfig.for_cascade`).
+        enable_cascade: ``False`` sends everything to the top tier (a baseline to compare against).
+        max_escalations: cap on escalations per request (``None``: walk every tier).
+        start_tiers: complexity level → tier index to start at (negative counts from the top).
+        providers: model name → ready provider instance (e.g. a fake in tests), bypassing the registry.
+        registry: where provider names are looked up (default: the built-in presets).
+        validator: replaces the built-in composite validator for every tier.
+        tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
+        verbose: log every step's decision to the ``cascadeflow`` logger (stderr).
+    """
+
+    def __init__(
+        self,
+        models: Sequence[ModelConfig],
+        *,
+        quality_config: QualityConfig | None = None,
+        enable_cascade: bool = True,
+        max_escalations: int | None = None,
+        start_tiers: Mapping[str, int] | None = None,
+        providers: Mapping[str, Provider] | None = None,
+        registry: ProviderRegistry | None = None,
+        validator: Validator | None = None,
+        tier_validators: Mapping[str, Validator] | None = None,
+        complexity_detector: ComplexityDetectorLike | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.quality_config = quality_config or QualityConfig.for_cascade()
+        self.registry = registry or default_registry()
+        tiers = _build_tiers(models, providers or {}, self.registry, tier_validators or {})
+        if validator is None:
+            from cascadeflow.cascade.quality.composite import build_validator
+
+            validator = build_validator(self.quality_config)
+        if complexity_detector is None:
+            from cascadeflow.cascade.complexity import ComplexityDetector
+
+            complexity_detector = ComplexityDetector()
+        options = CascadeOptions(
+            enable_cascade=enable_cascade,
+            max_escalations=max_escalations,
+            **({"start_tiers": dict(start_tiers)} if start_tiers is not None else {}),
+        )
+        self.engine = CascadeEngine(
+            tiers, validator=validator, quality=self.quality_config, complexity=complexity_detector, options=options
+        )
+        self.verbose = verbose
+
+    @property
+    def models(self) -> tuple[ModelConfig, ...]:
+        """The tiers' configs, cheapest first."""
+        return tuple(t.config for t in self.engine.tiers)
+
+    def build_request(
+        self,
+        query: str | Sequence[Message | Mapping[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        stop: Sequence[str] | None = None,
+        tools: Sequence[ToolSpec | Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        response_format: ResponseFormat | None = None,
+        logprobs: bool = False,
+        user_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> CompletionRequest:
+        """Validate and normalise the arguments of :meth:`run` into a :class:`CompletionRequest`."""
+        if max_tokens is not None and (isinstance(max_tokens, bool) or max_tokens <= 0):
+            raise ConfigError("max_tokens", f"must be a positive integer, got {max_tokens!r}")
+        if temperature is not None and not 0.0 <= temperature <= 2.0:
+            raise ConfigError("temperature", f"must be between 0 and 2, got {temperature!r}")
+        meta = dict(metadata or {})
+        if user_id is not None:
+            meta["user_id"] = user_id
+        return CompletionRequest(
+            messages=normalize_messages(query),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stop=tuple(stop or ()),
+            tools=tuple(ToolSpec.from_any(t) for t in tools or ()),
+            tool_choice=tool_choice,
+            response_format=response_format,
+            logprobs=logprobs,
+            metadata=meta,
+        )
+
+    async def run(self, query: str | Sequence[Message | Mapping[str, Any]], **kwargs: Any) -> CascadeResult:
+        """Answer one query (a string or a list of chat messages). Keyword arguments: see :meth:`build_request`."""
+        result = await self.engine.run(self.build_request(query, **kwargs))
+        if self.verbose:
+            self._log(result)
+        return result
+
+    async def run_batch(
+        self,
+        queries: Sequence[str | Sequence[Message | Mapping[str, Any]]],
+        *,
+        concurrency: int = 4,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[CascadeResult | BaseException]:
+        """Answer many queries with at most ``concurrency`` in flight; results keep the input order.
+
+        With ``return_exceptions=True`` a failed query yields its exception in place instead of aborting.
+        """
+        import asyncio
+
+        if concurrency < 1:
+            raise ConfigError("concurrency", f"must be >= 1, got {concurrency}")
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(q: str | Sequence[Message | Mapping[str, Any]]) -> CascadeResult:
+            async with gate:
+                return await self.run(q, **kwargs)
+
+        results = await asyncio.gather(*(one(q) for q in queries), return_exceptions=return_exceptions)
+        return list(results)
+
+    def stream(
+        self, query: str | Sequence[Message | Mapping[str, Any]], *, buffered: bool = False, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream typed events: draft chunks, escalations, the next tier's chunks, then the final result.
+
+        ``buffered=True`` validates each draft before showing any of it, so rejected text is never shown.
+        """
+        from cascadeflow.cascade.streaming import stream_cascade
+
+        return stream_cascade(self.engine, self.build_request(query, **kwargs), buffered=buffered)
+
+    async def aclose(self) -> None:
+        """Close every provider's connections."""
+        for tier in self.engine.tiers:
+            await tier.provider.aclose()
+
+    async def __aenter__(self) -> CascadeAgent:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _log(self, result: CascadeResult) -> None:
+        import logging
+
+        logger = logging.getLogger("cascadeflow")
+        if not logger.handlers:
+            logger.addHandler(logging.StreamHandler())
+            logger.setLevel(logging.INFO)
+        for step in result.steps:
+            logger.info("[cascadeflow] tier %d %s: %s", step.tier, step.model, step.reason)

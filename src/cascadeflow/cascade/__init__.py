@@ -1,0 +1,1 @@
+"""The cascade layer: complexity and domain detection, quality validation, the engine, calibration."""

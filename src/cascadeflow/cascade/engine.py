@@ -1,0 +1,279 @@
+"""The N-tier cascade: try the cheapest suitable tier, judge its draft, escalate only when needed.
+
+Tiers are ordered cheapest first. The start tier comes from the query's complexity; every later tier in the
+plan is really tried in turn. Each call becomes one :class:`StepRecord` with its action:
+``accept`` / ``escalate`` (validator verdict), ``fallback`` (the call failed) or ``final`` (last tier, or the
+escalation limit reached). If every planned tier fails, :class:`AllTiersFailedError` lists each cause.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from cascadeflow.cascade.quality.base import ValidationContext, Validator, Verdict
+from cascadeflow.cascade.result import CascadeResult, StepRecord
+from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig, QualityConfig
+from cascadeflow.errors import AllTiersFailedError, Attempt, ConfigError, MalformedResponseError, ProviderError
+from cascadeflow.pricing import Price
+from cascadeflow.providers.protocol import Provider
+from cascadeflow.types import Completion, CompletionRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """One rung of the cascade: a model's config, the provider that calls it, its price, and optionally a
+    validator of its own (e.g. agreement with the tier below) instead of the cascade's default."""
+
+    config: ModelConfig
+    provider: Provider
+    price: Price
+    validator: Validator | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+class ComplexityResultLike(Protocol):
+    @property
+    def level(self) -> str: ...
+
+    @property
+    def signals(self) -> tuple[str, ...]: ...
+
+
+class ComplexityDetectorLike(Protocol):
+    def detect(self, text: str) -> ComplexityResultLike: ...
+
+
+def _default_start_tiers() -> dict[str, int]:
+    # Everything starts at the cheapest tier except "expert" queries, which go straight to the top (-1):
+    # a draft there is usually rejected, so trying it only adds cost and latency.
+    return {"trivial": 0, "simple": 0, "moderate": 0, "hard": 0, "expert": -1}
+
+
+@dataclass(frozen=True)
+class CascadeOptions:
+    """How the engine walks the tiers.
+
+    ``start_tiers`` maps each complexity level to the tier index to start at (negative counts from the top).
+    ``max_escalations`` caps how many times a rejected draft may be escalated; the answer of the tier reached
+    then is final. ``enable_cascade=False`` sends every request to the top tier only.
+    """
+
+    enable_cascade: bool = True
+    max_escalations: int | None = None
+    start_tiers: Mapping[str, int] = field(default_factory=_default_start_tiers)
+
+    def __post_init__(self) -> None:
+        if self.max_escalations is not None and self.max_escalations < 0:
+            raise ConfigError("max_escalations", f"must be >= 0 or None, got {self.max_escalations}")
+        unknown = sorted(set(self.start_tiers) - set(COMPLEXITY_LEVELS))
+        if unknown:
+            raise ConfigError(f"start_tiers[{unknown[0]!r}]", f"unknown complexity level; use {COMPLEXITY_LEVELS}")
+
+
+def _fmt_usd(value: Decimal) -> str:
+    return f"${value:.6f}"
+
+
+class CascadeEngine:
+    """Runs one request through the tiers. Stateless between calls; safe to share across tasks."""
+
+    def __init__(
+        self,
+        tiers: Sequence[Tier],
+        *,
+        validator: Validator,
+        quality: QualityConfig,
+        complexity: ComplexityDetectorLike,
+        options: CascadeOptions | None = None,
+    ) -> None:
+        if not tiers:
+            raise ConfigError("models", "a cascade needs at least one model")
+        self.tiers = tuple(tiers)
+        self.validator = validator
+        self.quality = quality
+        self.complexity = complexity
+        self.options = options or CascadeOptions()
+
+    # ----------------------------------------------------------------- planning
+    def plan(self, complexity: str) -> tuple[int, ...]:
+        """Tier indices to try, in order, for a query of this complexity."""
+        top = len(self.tiers) - 1
+        if not self.options.enable_cascade:
+            return (top,)
+        start = self.options.start_tiers.get(complexity, 0)
+        start = start + len(self.tiers) if start < 0 else start
+        return tuple(range(min(max(start, 0), top), top + 1))
+
+    def threshold(self, tier: Tier, complexity: str) -> float:
+        if tier.config.quality_threshold is not None:
+            return tier.config.quality_threshold
+        return self.quality.threshold_for(complexity)
+
+    # ----------------------------------------------------------------- judging
+    async def judge(
+        self,
+        request: CompletionRequest,
+        draft: Completion,
+        *,
+        position: int,
+        plan: tuple[int, ...],
+        complexity: str,
+        previous: tuple[Completion, ...],
+    ) -> Verdict:
+        """Run the tier's validator (or the cascade's) over one draft."""
+        index = plan[position]
+        tier = self.tiers[index]
+        nxt = self.tiers[plan[position + 1]].provider if position + 1 < len(plan) else None
+        context = ValidationContext(
+            complexity=complexity,
+            threshold=self.threshold(tier, complexity),
+            tier_index=index,
+            tier_count=len(self.tiers),
+            model=tier.name,
+            previous=previous,
+            next_provider=nxt,
+        )
+        validator = tier.validator or self.validator
+        verdict = validator(request, draft, context)
+        if not isinstance(verdict, Verdict):
+            verdict = await verdict
+        return verdict
+
+    # ----------------------------------------------------------------- running
+    async def run(self, request: CompletionRequest) -> CascadeResult:
+        started = time.perf_counter()
+        detected = self.complexity.detect(request.query)
+        plan = self.plan(detected.level)
+        steps: list[StepRecord] = []
+        attempts: list[Attempt] = []
+        drafts: list[Completion] = []
+        escalations = 0
+        for position, index in enumerate(plan):
+            tier = self.tiers[index]
+            call_started = time.perf_counter()
+            try:
+                completion = await tier.provider.complete(request)
+                if completion.is_empty:
+                    raise MalformedResponseError(
+                        "the model returned no content and no tool calls", model=tier.name, provider=tier.config.provider
+                    )
+            except ProviderError as exc:
+                attempts.append(Attempt(tier.name, exc))
+                steps.append(self._fallback_step(index, tier, plan, position, exc, call_started))
+                continue
+            latency = (time.perf_counter() - call_started) * 1000.0
+            cost = tier.price.cost(completion.usage)
+            is_final = position == len(plan) - 1 or (
+                self.options.max_escalations is not None and escalations >= self.options.max_escalations
+            )
+            verdict = await self.judge(
+                request, completion, position=position, plan=plan, complexity=detected.level, previous=tuple(drafts)
+            )
+            if is_final or verdict.passed:
+                action = "accept" if (verdict.passed and not is_final) else "final"
+                reason = self._final_reason(tier, verdict, detected.level, is_last=index == len(self.tiers) - 1)
+                if action == "accept":
+                    reason = self._accept_reason(tier, verdict, detected.level)
+                steps.append(self._step(index, tier, completion, cost, latency, verdict, action, reason))
+                return self._result(request, completion, steps, detected, started, tier, accepted=action == "accept")
+            nxt = self.tiers[plan[position + 1]].name
+            reason = (
+                f"{tier.name} draft rejected by the {verdict.decided_by or 'quality'} check "
+                f"({verdict.reason or 'score too low'}; score {verdict.score:.2f} < {verdict.threshold or 0:.2f}); "
+                f"escalating to {nxt}."
+            )
+            steps.append(self._step(index, tier, completion, cost, latency, verdict, "escalate", reason))
+            drafts.append(completion)
+            escalations += 1
+        raise AllTiersFailedError(attempts)
+
+    # ----------------------------------------------------------------- records
+    @staticmethod
+    def _step(
+        index: int,
+        tier: Tier,
+        completion: Completion,
+        cost: Decimal,
+        latency: float,
+        verdict: Verdict,
+        action: str,
+        reason: str,
+    ) -> StepRecord:
+        return StepRecord(
+            tier=index,
+            model=tier.name,
+            provider=tier.config.provider,
+            action=action,  # type: ignore[arg-type]
+            reason=reason,
+            usage=completion.usage,
+            cost=cost,
+            latency_ms=latency,
+            verdict=verdict,
+            finish_reason=completion.finish_reason,
+        )
+
+    def _fallback_step(
+        self, index: int, tier: Tier, plan: tuple[int, ...], position: int, exc: ProviderError, started: float
+    ) -> StepRecord:
+        nxt = f"falling back to {self.tiers[plan[position + 1]].name}" if position + 1 < len(plan) else "no tier left"
+        return StepRecord(
+            tier=index,
+            model=tier.name,
+            provider=tier.config.provider,
+            action="fallback",
+            reason=f"{tier.name} failed ({type(exc).__name__}: {exc.detail}); {nxt}.",
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+
+    @staticmethod
+    def _accept_reason(tier: Tier, verdict: Verdict, complexity: str) -> str:
+        return (
+            f"{tier.name} draft accepted: quality {verdict.score:.2f} >= threshold "
+            f"{verdict.threshold if verdict.threshold is not None else 0:.2f} for a {complexity} query."
+        )
+
+    @staticmethod
+    def _final_reason(tier: Tier, verdict: Verdict, complexity: str, *, is_last: bool) -> str:
+        why = "it is the top tier" if is_last else "the escalation limit was reached"
+        return f"{tier.name} answered the {complexity} query; its answer is final because {why}."
+
+    def _result(
+        self,
+        request: CompletionRequest,
+        completion: Completion,
+        steps: list[StepRecord],
+        detected: ComplexityResultLike,
+        started: float,
+        tier: Tier,
+        *,
+        accepted: bool,
+    ) -> CascadeResult:
+        spent = sum((s.cost for s in steps), Decimal(0))
+        top = self.tiers[-1]
+        top_steps = [s for s in steps if s.tier == len(self.tiers) - 1 and s.action != "fallback"]
+        baseline = top_steps[0].cost if top_steps else top.price.cost(completion.usage)
+        reason = steps[-1].reason
+        if len(steps) > 1:
+            first = steps[0]
+            reason = f"{reason} Before that: {first.reason}"
+        return CascadeResult(
+            content=completion.content,
+            model_used=tier.name,
+            steps=tuple(steps),
+            completion=completion,
+            draft_accepted=accepted,
+            complexity=detected.level,
+            complexity_signals=tuple(detected.signals),
+            reason=reason,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            cost=spent,
+            baseline_cost=baseline,
+        )

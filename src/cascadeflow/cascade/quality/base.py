@@ -1,0 +1,74 @@
+"""Validator interface and its results.
+
+A validator is any callable ``(request, draft, context) -> Verdict`` (sync or async). A :class:`Verdict`
+carries a score in 0..1, whether the draft passed, the reasons, the per-check scores, and the name of the check
+that decided, so every accept/escalate decision can be explained and audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cascadeflow.types import Completion, CompletionRequest
+
+if TYPE_CHECKING:
+    from cascadeflow.providers.protocol import Provider
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check's finding. ``applicable=False`` means the check had nothing to say (it is left out)."""
+
+    name: str
+    score: float
+    reason: str
+    applicable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of validating one draft."""
+
+    score: float
+    passed: bool
+    reasons: tuple[str, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
+    decided_by: str = ""
+    threshold: float | None = None
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """Per-check scores by check name."""
+        return {c.name: c.score for c in self.checks if c.applicable}
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationContext:
+    """What a validator may know besides the request and the draft.
+
+    ``previous`` holds earlier tiers' drafts of this same request (for agreement strategies); ``next_provider``
+    is the next tier's provider (for verify-by-scoring); ``threshold`` is the acceptance threshold that applies.
+    """
+
+    complexity: str = "moderate"
+    threshold: float = 0.7
+    tier_index: int = 0
+    tier_count: int = 1
+    model: str = ""
+    previous: tuple[Completion, ...] = ()
+    next_provider: Provider | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Validator(Protocol):
+    """Anything that can judge a draft."""
+
+    def __call__(
+        self, request: CompletionRequest, draft: Completion, context: ValidationContext
+    ) -> Verdict | Awaitable[Verdict]: ...

@@ -1,0 +1,36 @@
+"""The provider interface every model backend implements.
+
+A provider instance is bound to one model endpoint (one tier). ``complete`` returns a full
+:class:`~cascadeflow.types.Completion`; ``stream`` yields :class:`~cascadeflow.types.Chunk`s, the last one
+carrying ``finish_reason`` (and usage when known). Backends that can score *given* text (llama.cpp in-process,
+vLLM) also implement :class:`ScoringProvider`, which the verify-by-scoring validator uses.
+Errors are raised as :class:`~cascadeflow.errors.ProviderError` subclasses, never returned as empty content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol, runtime_checkable
+
+from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, TokenLogprob
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One model endpoint."""
+
+    provider: str
+    model: str
+
+    async def complete(self, request: CompletionRequest) -> Completion: ...
+
+    def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ScoringProvider(Provider, Protocol):
+    """A provider that can return the log-probability of each token of ``text`` as a reply to ``messages``."""
+
+    async def score(self, messages: Sequence[Message], text: str) -> tuple[TokenLogprob, ...]: ...

@@ -1,0 +1,103 @@
+"""Provider presets, looked up by name: no if/elif on provider names anywhere else.
+
+A preset names the *wire API* class that speaks to the endpoint (imported lazily, so an unused backend costs
+nothing at import) plus the vendor's small quirks: default base URL, which environment variables hold the key
+and base URL, and whether calls are free (self-hosted). Add your own with :meth:`ProviderRegistry.register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from cascadeflow.config import ModelConfig
+from cascadeflow.errors import ConfigError
+from cascadeflow.providers.protocol import Provider
+
+_OPENAI = "cascadeflow.providers.openai_compatible:OpenAICompatibleProvider"
+_ANTHROPIC = "cascadeflow.providers.anthropic:AnthropicProvider"
+_LOCAL = "cascadeflow.providers.local:LocalLlamaProvider"
+_LITELLM = "cascadeflow.providers.litellm_adapter:LiteLLMProvider"
+
+
+@dataclass(frozen=True)
+class ProviderPreset:
+    """How to reach one vendor: the wire class (``module:Class`` with a ``from_config``) and its defaults."""
+
+    name: str
+    wire: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    base_url_env: str | None = None
+    requires_key: bool = False
+    free: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def wire_class(self) -> Any:
+        module_name, _, attr = self.wire.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(
+                "ModelConfig.provider", f"provider {self.name!r} needs an optional dependency: {exc}"
+            ) from exc
+        return getattr(module, attr)
+
+
+def _builtin_presets() -> list[ProviderPreset]:
+    return [
+        ProviderPreset("openai", _OPENAI, "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+                       requires_key=True),
+        ProviderPreset("groq", _OPENAI, "https://api.groq.com/openai/v1", "GROQ_API_KEY", requires_key=True),
+        ProviderPreset("together", _OPENAI, "https://api.together.xyz/v1", "TOGETHER_API_KEY", requires_key=True),
+        ProviderPreset("deepseek", _OPENAI, "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", requires_key=True),
+        ProviderPreset("openrouter", _OPENAI, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY",
+                       requires_key=True),
+        ProviderPreset("vllm", _OPENAI, "http://localhost:8000/v1", "VLLM_API_KEY", "VLLM_BASE_URL", free=True),
+        ProviderPreset("ollama", _OPENAI, "http://localhost:11434/v1", None, "OLLAMA_BASE_URL", free=True),
+        ProviderPreset("llamacpp", _OPENAI, "http://localhost:8080/v1", None, "LLAMACPP_BASE_URL", free=True),
+        ProviderPreset("openai-compatible", _OPENAI, None, "OPENAI_API_KEY", "OPENAI_BASE_URL"),
+        ProviderPreset("anthropic", _ANTHROPIC, "https://api.anthropic.com", "ANTHROPIC_API_KEY",
+                       "ANTHROPIC_BASE_URL", requires_key=True),
+        ProviderPreset("local", _LOCAL, free=True),
+        ProviderPreset("litellm", _LITELLM),
+    ]
+
+
+class ProviderRegistry:
+    """Name → preset. Each agent holds its own registry (no module-level mutable state)."""
+
+    def __init__(self, presets: Iterable[ProviderPreset] = ()) -> None:
+        self._presets: dict[str, ProviderPreset] = {}
+        for preset in presets:
+            self.register(preset)
+
+    def register(self, preset: ProviderPreset) -> None:
+        self._presets[preset.name] = preset
+
+    def names(self) -> list[str]:
+        return sorted(self._presets)
+
+    def get(self, name: str) -> ProviderPreset:
+        try:
+            return self._presets[name]
+        except KeyError:
+            raise ConfigError(
+                "ModelConfig.provider", f"unknown provider {name!r}; known providers: {', '.join(self.names())}"
+            ) from None
+
+    def is_free(self, name: str) -> bool:
+        preset = self._presets.get(name)
+        return bool(preset and preset.free)
+
+    def build(self, config: ModelConfig) -> Provider:
+        preset = self.get(config.provider)
+        factory = cast(Callable[[ModelConfig, ProviderPreset], Provider], preset.wire_class().from_config)
+        return factory(config, preset)
+
+
+def default_registry() -> ProviderRegistry:
+    """A fresh registry holding the built-in presets."""
+    return ProviderRegistry(_builtin_presets())

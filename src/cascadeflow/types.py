@@ -1,0 +1,208 @@
+"""Core value types: messages, requests, completions, usage, stream chunks.
+
+Plain frozen dataclasses (not pydantic) because they sit on the hot path of every call: building one costs
+about a microsecond and importing this module costs nothing extra. Validation of *user* input happens once,
+at the boundary (:func:`normalize_messages`, :mod:`cascadeflow.config`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeAlias
+
+from cascadeflow.errors import ConfigError
+
+Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
+ResponseFormat: TypeAlias = Literal["text", "json"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A model's request to call a tool. ``arguments`` is the raw JSON text the model produced."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def parsed_arguments(self) -> Any:
+        """The arguments as JSON; raises ``json.JSONDecodeError`` when the model wrote invalid JSON."""
+        return json.loads(self.arguments or "{}")
+
+    def to_openai(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the model may call, in OpenAI's function form (the common form across providers)."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_any(cls, tool: ToolSpec | Mapping[str, Any]) -> ToolSpec:
+        """Accept a ToolSpec, an OpenAI ``{"type": "function", "function": {...}}`` or a bare function dict."""
+        if isinstance(tool, ToolSpec):
+            return tool
+        fn = tool.get("function", tool)
+        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]:
+            raise ConfigError("tools", f"each tool needs a function name; got {dict(tool)!r}")
+        return cls(
+            name=fn["name"], description=str(fn.get("description", "")), parameters=dict(fn.get("parameters", {}))
+        )
+
+    def to_openai(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": dict(self.parameters)},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message; roles are kept intact all the way to the provider."""
+
+    role: Role
+    content: str | None = None
+    name: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+    def to_openai(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.tool_calls:
+            out["tool_calls"] = [tc.to_openai() for tc in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as reported by the provider (never estimated when the provider reports them)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """Log-probability of one generated (or scored) token, as returned by the backend."""
+
+    token: str
+    logprob: float
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    """Everything a provider needs for one call; the model is bound to the provider instance."""
+
+    messages: tuple[Message, ...]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stop: tuple[str, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str | Mapping[str, Any] | None = None
+    response_format: ResponseFormat | None = None
+    logprobs: bool = False
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def query(self) -> str:
+        """Text of the last user message: what complexity, domain and relevance checks look at."""
+        for msg in reversed(self.messages):
+            if msg.role == "user" and msg.content:
+                return msg.content
+        return ""
+
+    def with_(self, **changes: Any) -> CompletionRequest:
+        return replace(self, **changes)
+
+
+FinishReason: TypeAlias = str  # "stop" | "length" | "tool_calls" | "content_filter" | provider-specific
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A provider's answer. ``logprobs`` is None unless the backend really returned them."""
+
+    content: str
+    model: str
+    finish_reason: FinishReason = "stop"
+    usage: Usage = Usage()
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    latency_ms: float = 0.0
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.content.strip() and not self.tool_calls
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One piece of a streamed answer. The last chunk carries ``finish_reason`` and, if known, usage."""
+
+    text: str = ""
+    finish_reason: FinishReason | None = None
+    usage: Usage | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: tuple[TokenLogprob, ...] | None = None
+
+
+MessageInput: TypeAlias = "str | Message | Mapping[str, Any]"
+
+
+def _message_from_mapping(raw: Mapping[str, Any], index: int) -> Message:
+    role = raw.get("role")
+    if role not in ROLES:
+        raise ConfigError(f"messages[{index}].role", f"must be one of {sorted(ROLES)}, got {role!r}")
+    content = raw.get("content")
+    if isinstance(content, list):  # OpenAI content parts: keep the text parts
+        content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+    if content is not None and not isinstance(content, str):
+        raise ConfigError(f"messages[{index}].content", f"must be a string, got {type(content).__name__}")
+    calls = tuple(
+        ToolCall(id=str(c.get("id", "")), name=c["function"]["name"], arguments=c["function"].get("arguments", ""))
+        for c in raw.get("tool_calls") or ()
+    )
+    return Message(
+        role=role,
+        content=content,
+        name=raw.get("name"),
+        tool_calls=calls,
+        tool_call_id=raw.get("tool_call_id"),
+    )
+
+
+def normalize_messages(query: str | Sequence[Message | Mapping[str, Any]]) -> tuple[Message, ...]:
+    """Turn a string or a list of chat messages into a tuple of :class:`Message`, roles untouched."""
+    if isinstance(query, str):
+        if not query.strip():
+            raise ConfigError("query", "must not be empty")
+        return (Message(role="user", content=query),)
+    items: Iterable[Message | Mapping[str, Any]] = query
+    out: list[Message] = []
+    for i, item in enumerate(items):
+        if isinstance(item, Message):
+            out.append(item)
+        elif isinstance(item, Mapping):
+            out.append(_message_from_mapping(item, i))
+        else:
+            raise ConfigError(f"messages[{i}]", f"must be a dict or Message, got {type(item).__name__}")
+    if not out:
+        raise ConfigError("messages", "must contain at least one message")
+    return tuple(out)
