@@ -142,7 +142,7 @@ class Completion:
     content: str
     model: str
     finish_reason: FinishReason = "stop"
-    usage: Usage = Usage()
+    usage: Usage = field(default_factory=Usage)
     tool_calls: tuple[ToolCall, ...] = ()
     logprobs: tuple[TokenLogprob, ...] | None = None
     latency_ms: float = 0.0

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from cascadeflow.cascade.quality.base import ValidationContext, Validator, Verdict
-from cascadeflow.cascade.result import CascadeResult, StepRecord
+from cascadeflow.cascade.result import Action, CascadeResult, StepRecord
 from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig, QualityConfig
 from cascadeflow.errors import AllTiersFailedError, Attempt, ConfigError, MalformedResponseError, ProviderError
 from cascadeflow.pricing import Price
@@ -75,10 +75,6 @@ class CascadeOptions:
         unknown = sorted(set(self.start_tiers) - set(COMPLEXITY_LEVELS))
         if unknown:
             raise ConfigError(f"start_tiers[{unknown[0]!r}]", f"unknown complexity level; use {COMPLEXITY_LEVELS}")
-
-
-def _fmt_usd(value: Decimal) -> str:
-    return f"${value:.6f}"
 
 
 class CascadeEngine:
@@ -147,83 +143,37 @@ class CascadeEngine:
         return verdict
 
     # ----------------------------------------------------------------- running
-    async def run(self, request: CompletionRequest) -> CascadeResult:
+    def start(self, request: CompletionRequest) -> RunState:
+        """Classify the request and plan the tiers; the state then records every step of this run."""
         started = time.perf_counter()
         detected = self.complexity.detect(request.query)
-        plan = self.plan(detected.level)
-        steps: list[StepRecord] = []
-        attempts: list[Attempt] = []
-        drafts: list[Completion] = []
-        escalations = 0
-        for position, index in enumerate(plan):
+        return RunState(request=request, detected=detected, plan=self.plan(detected.level), started=started)
+
+    async def run(self, request: CompletionRequest) -> CascadeResult:
+        state = self.start(request)
+        for position, index in enumerate(state.plan):
             tier = self.tiers[index]
             call_started = time.perf_counter()
             try:
-                completion = await tier.provider.complete(request)
-                if completion.is_empty:
-                    raise MalformedResponseError(
-                        "the model returned no content and no tool calls", model=tier.name, provider=tier.config.provider
-                    )
+                completion = check_not_empty(await tier.provider.complete(request), tier)
             except ProviderError as exc:
-                attempts.append(Attempt(tier.name, exc))
-                steps.append(self._fallback_step(index, tier, plan, position, exc, call_started))
+                self.record_failure(state, position, exc, call_started)
                 continue
-            latency = (time.perf_counter() - call_started) * 1000.0
-            cost = tier.price.cost(completion.usage)
-            is_final = position == len(plan) - 1 or (
-                self.options.max_escalations is not None and escalations >= self.options.max_escalations
-            )
-            verdict = await self.judge(
-                request, completion, position=position, plan=plan, complexity=detected.level, previous=tuple(drafts)
-            )
-            if is_final or verdict.passed:
-                action = "accept" if (verdict.passed and not is_final) else "final"
-                reason = self._final_reason(tier, verdict, detected.level, is_last=index == len(self.tiers) - 1)
-                if action == "accept":
-                    reason = self._accept_reason(tier, verdict, detected.level)
-                steps.append(self._step(index, tier, completion, cost, latency, verdict, action, reason))
-                return self._result(request, completion, steps, detected, started, tier, accepted=action == "accept")
-            nxt = self.tiers[plan[position + 1]].name
-            reason = (
-                f"{tier.name} draft rejected by the {verdict.decided_by or 'quality'} check "
-                f"({verdict.reason or 'score too low'}; score {verdict.score:.2f} < {verdict.threshold or 0:.2f}); "
-                f"escalating to {nxt}."
-            )
-            steps.append(self._step(index, tier, completion, cost, latency, verdict, "escalate", reason))
-            drafts.append(completion)
-            escalations += 1
-        raise AllTiersFailedError(attempts)
+            result = await self.settle(state, position, completion, (time.perf_counter() - call_started) * 1000.0)
+            if result is not None:
+                return result
+        raise AllTiersFailedError(state.attempts)
 
-    # ----------------------------------------------------------------- records
-    @staticmethod
-    def _step(
-        index: int,
-        tier: Tier,
-        completion: Completion,
-        cost: Decimal,
-        latency: float,
-        verdict: Verdict,
-        action: str,
-        reason: str,
-    ) -> StepRecord:
-        return StepRecord(
-            tier=index,
-            model=tier.name,
-            provider=tier.config.provider,
-            action=action,  # type: ignore[arg-type]
-            reason=reason,
-            usage=completion.usage,
-            cost=cost,
-            latency_ms=latency,
-            verdict=verdict,
-            finish_reason=completion.finish_reason,
+    def record_failure(self, state: RunState, position: int, exc: ProviderError, started: float) -> StepRecord:
+        """Record a failed call (action ``fallback``); the caller moves on to the next planned tier."""
+        index = state.plan[position]
+        tier = self.tiers[index]
+        nxt = (
+            f"falling back to {self.tiers[state.plan[position + 1]].name}"
+            if position + 1 < len(state.plan)
+            else "no tier left"
         )
-
-    def _fallback_step(
-        self, index: int, tier: Tier, plan: tuple[int, ...], position: int, exc: ProviderError, started: float
-    ) -> StepRecord:
-        nxt = f"falling back to {self.tiers[plan[position + 1]].name}" if position + 1 < len(plan) else "no tier left"
-        return StepRecord(
+        step = StepRecord(
             tier=index,
             model=tier.name,
             provider=tier.config.provider,
@@ -231,6 +181,67 @@ class CascadeEngine:
             reason=f"{tier.name} failed ({type(exc).__name__}: {exc.detail}); {nxt}.",
             latency_ms=(time.perf_counter() - started) * 1000.0,
             error=f"{type(exc).__name__}: {exc}",
+        )
+        state.attempts.append(Attempt(tier.name, exc))
+        state.steps.append(step)
+        return step
+
+    async def settle(
+        self, state: RunState, position: int, completion: Completion, latency_ms: float
+    ) -> CascadeResult | None:
+        """Judge one tier's answer and record the step. Returns the result when the run is over, else None."""
+        index = state.plan[position]
+        tier = self.tiers[index]
+        level = state.detected.level
+        is_final = position == len(state.plan) - 1 or (
+            self.options.max_escalations is not None and state.escalations >= self.options.max_escalations
+        )
+        verdict = await self.judge(
+            state.request, completion, position=position, plan=state.plan, complexity=level,
+            previous=tuple(state.drafts),
+        )
+        if is_final or verdict.passed:
+            accepted = verdict.passed and not is_final
+            if accepted:
+                reason = self._accept_reason(tier, verdict, level)
+            else:
+                reason = self._final_reason(tier, level, is_last=index == len(self.tiers) - 1)
+            action: Action = "accept" if accepted else "final"
+            state.steps.append(self._step(index, tier, completion, latency_ms, verdict, action, reason))
+            return self._result(state, completion, tier, accepted=accepted)
+        nxt = self.tiers[state.plan[position + 1]].name
+        reason = (
+            f"{tier.name} draft rejected by the {verdict.decided_by or 'quality'} check "
+            f"({verdict.reason or 'score too low'}; score {verdict.score:.2f} < {verdict.threshold or 0:.2f}); "
+            f"escalating to {nxt}."
+        )
+        state.steps.append(self._step(index, tier, completion, latency_ms, verdict, "escalate", reason))
+        state.drafts.append(completion)
+        state.escalations += 1
+        return None
+
+    # ----------------------------------------------------------------- records
+    @staticmethod
+    def _step(
+        index: int,
+        tier: Tier,
+        completion: Completion,
+        latency: float,
+        verdict: Verdict,
+        action: Action,
+        reason: str,
+    ) -> StepRecord:
+        return StepRecord(
+            tier=index,
+            model=tier.name,
+            provider=tier.config.provider,
+            action=action,
+            reason=reason,
+            usage=completion.usage,
+            cost=tier.price.cost(completion.usage),
+            latency_ms=latency,
+            verdict=verdict,
+            finish_reason=completion.finish_reason,
         )
 
     @staticmethod
@@ -241,39 +252,67 @@ class CascadeEngine:
         )
 
     @staticmethod
-    def _final_reason(tier: Tier, verdict: Verdict, complexity: str, *, is_last: bool) -> str:
+    def _final_reason(tier: Tier, complexity: str, *, is_last: bool) -> str:
         why = "it is the top tier" if is_last else "the escalation limit was reached"
         return f"{tier.name} answered the {complexity} query; its answer is final because {why}."
 
-    def _result(
-        self,
-        request: CompletionRequest,
-        completion: Completion,
-        steps: list[StepRecord],
-        detected: ComplexityResultLike,
-        started: float,
-        tier: Tier,
-        *,
-        accepted: bool,
-    ) -> CascadeResult:
+    def _result(self, state: RunState, completion: Completion, tier: Tier, *, accepted: bool) -> CascadeResult:
+        steps = state.steps
         spent = sum((s.cost for s in steps), Decimal(0))
-        top = self.tiers[-1]
-        top_steps = [s for s in steps if s.tier == len(self.tiers) - 1 and s.action != "fallback"]
-        baseline = top_steps[0].cost if top_steps else top.price.cost(completion.usage)
-        reason = steps[-1].reason
-        if len(steps) > 1:
-            first = steps[0]
-            reason = f"{reason} Before that: {first.reason}"
+        top_index = len(self.tiers) - 1
+        top_steps = [s for s in steps if s.tier == top_index and s.action != "fallback"]
+        # Baseline: what the top tier charged for this request, or would have for the same token counts.
+        baseline = top_steps[0].cost if top_steps else self.tiers[top_index].price.cost(completion.usage)
         return CascadeResult(
             content=completion.content,
             model_used=tier.name,
             steps=tuple(steps),
             completion=completion,
             draft_accepted=accepted,
-            complexity=detected.level,
-            complexity_signals=tuple(detected.signals),
-            reason=reason,
-            latency_ms=(time.perf_counter() - started) * 1000.0,
+            complexity=state.detected.level,
+            complexity_signals=tuple(state.detected.signals),
+            reason=_summarize(steps),
+            latency_ms=(time.perf_counter() - state.started) * 1000.0,
             cost=spent,
             baseline_cost=baseline,
         )
+
+
+def _summarize(steps: Sequence[StepRecord]) -> str:
+    """One sentence for the whole run: the deciding step, prefixed by why earlier tiers were passed over."""
+    last = steps[-1]
+    if len(steps) == 1:
+        return last.reason
+    passed_over = ", ".join(
+        f"{s.model} ({'failed' if s.action == 'fallback' else 'draft rejected by ' + _decider(s)})" for s in steps[:-1]
+    )
+    return f"{last.reason[:-1]}, after {passed_over}."
+
+
+def _decider(step: StepRecord) -> str:
+    if step.verdict is None:
+        return "validation"
+    return f"{step.verdict.decided_by or 'quality'} check"
+
+
+def check_not_empty(completion: Completion, tier: Tier) -> Completion:
+    """An answer with no text and no tool calls is a failure of the endpoint, never a success."""
+    if completion.is_empty:
+        raise MalformedResponseError(
+            "the model returned no content and no tool calls", model=tier.name, provider=tier.config.provider
+        )
+    return completion
+
+
+@dataclass(slots=True)
+class RunState:
+    """Mutable bookkeeping of one run (never shared between runs)."""
+
+    request: CompletionRequest
+    detected: ComplexityResultLike
+    plan: tuple[int, ...]
+    started: float
+    steps: list[StepRecord] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+    drafts: list[Completion] = field(default_factory=list)
+    escalations: int = 0

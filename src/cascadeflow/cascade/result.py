@@ -27,7 +27,7 @@ class StepRecord:
     provider: str
     action: Action
     reason: str
-    usage: Usage = Usage()
+    usage: Usage = field(default_factory=Usage)
     cost: Decimal = Decimal(0)
     latency_ms: float = 0.0
     verdict: Verdict | None = None

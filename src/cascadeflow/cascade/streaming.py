@@ -1,0 +1,128 @@
+"""Streaming through the cascade, as typed events.
+
+Live mode shows each tier's text as it arrives; when a draft is then rejected an :class:`Escalation` event
+says so (and why) before the next tier's text starts, so a UI can clear or strike the draft. Buffered mode
+validates each draft before showing any of it: rejected text is never shown, at the cost of time-to-first-token.
+The run ends with a :class:`FinalResult` carrying the same :class:`CascadeResult` that ``run`` returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+from cascadeflow.cascade.engine import CascadeEngine, RunState, Tier, check_not_empty
+from cascadeflow.cascade.result import CascadeResult
+from cascadeflow.errors import AllTiersFailedError, MalformedResponseError, ProviderError, StreamInterruptedError
+from cascadeflow.types import Completion, CompletionRequest, TokenLogprob, ToolCall, Usage
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of text from one tier. ``draft`` is True while that text has not been accepted yet."""
+
+    tier: int
+    model: str
+    text: str
+    draft: bool
+    type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """The tier's text (if any was shown) is withdrawn; the next tier is being asked."""
+
+    tier: int
+    model: str
+    next_model: str | None
+    action: Literal["escalate", "fallback"]
+    reason: str
+    type: Literal["escalation"] = "escalation"
+
+
+@dataclass(frozen=True, slots=True)
+class FinalResult:
+    """The run is over; ``result`` is what ``agent.run`` would have returned."""
+
+    result: CascadeResult
+    type: Literal["final"] = "final"
+
+
+StreamEvent: TypeAlias = TextDelta | Escalation | FinalResult
+
+
+async def _collect(
+    tier: Tier, index: int, request: CompletionRequest, *, show: bool, is_draft: bool
+) -> AsyncIterator[TextDelta | Completion]:
+    """Stream one tier; yield text deltas (if shown) and finally the assembled Completion."""
+    parts: list[str] = []
+    finish: str | None = None
+    usage: Usage | None = None
+    calls: tuple[ToolCall, ...] = ()
+    logprobs: list[TokenLogprob] | None = None
+    async for chunk in tier.provider.stream(request):
+        if chunk.text:
+            parts.append(chunk.text)
+            if show:
+                yield TextDelta(tier=index, model=tier.name, text=chunk.text, draft=is_draft)
+        if chunk.logprobs is not None:
+            logprobs = [*(logprobs or []), *chunk.logprobs]
+        if chunk.tool_calls:
+            calls = chunk.tool_calls
+        if chunk.usage is not None:
+            usage = chunk.usage
+        if chunk.finish_reason is not None:
+            finish = chunk.finish_reason
+    if finish is None:
+        raise StreamInterruptedError("the stream ended without a finish reason", model=tier.name)
+    if usage is None:
+        raise MalformedResponseError("the stream reported no token usage", model=tier.name)
+    yield Completion(
+        content="".join(parts),
+        model=tier.name,
+        finish_reason=finish,
+        usage=usage,
+        tool_calls=calls,
+        logprobs=None if logprobs is None else tuple(logprobs),
+    )
+
+
+async def stream_cascade(
+    engine: CascadeEngine, request: CompletionRequest, *, buffered: bool = False
+) -> AsyncIterator[StreamEvent]:
+    """Run ``request`` through ``engine`` as a stream of :data:`StreamEvent`."""
+    state: RunState = engine.start(request)
+    for position, index in enumerate(state.plan):
+        tier = engine.tiers[index]
+        is_last = position == len(state.plan) - 1
+        call_started = time.perf_counter()
+        completion: Completion | None = None
+        try:
+            async for item in _collect(tier, index, request, show=not buffered, is_draft=not is_last):
+                if isinstance(item, Completion):
+                    completion = check_not_empty(item, tier)
+                else:
+                    yield item
+        except ProviderError as exc:
+            step = engine.record_failure(state, position, exc, call_started)
+            yield _escalation(engine, state, position, "fallback", step.reason)
+            continue
+        assert completion is not None  # _collect always ends with the Completion or raises
+        result = await engine.settle(state, position, completion, (time.perf_counter() - call_started) * 1000.0)
+        if result is not None:
+            if buffered:
+                yield TextDelta(tier=index, model=tier.name, text=completion.content, draft=False)
+            yield FinalResult(result)
+            return
+        yield _escalation(engine, state, position, "escalate", state.steps[-1].reason)
+    raise AllTiersFailedError(state.attempts)
+
+
+def _escalation(
+    engine: CascadeEngine, state: RunState, position: int, action: Literal["escalate", "fallback"], reason: str
+) -> Escalation:
+    index = state.plan[position]
+    nxt = engine.tiers[state.plan[position + 1]].name if position + 1 < len(state.plan) else None
+    return Escalation(tier=index, model=engine.tiers[index].name, next_model=nxt, action=action, reason=reason)

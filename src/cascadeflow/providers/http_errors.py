@@ -1,0 +1,157 @@
+"""Map HTTP answers and transport failures into cascadeflow's exception tree, at the provider boundary.
+
+Every wire-API provider sends its requests through :func:`post_json` (or :func:`cascadeflow.providers.sse.
+stream_events`), so a 429 from OpenAI and a 429 from Anthropic become the same :class:`RateLimitError`, with the
+server's ``Retry-After`` already parsed into seconds for the retry policy.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from cascadeflow.errors import (
+    AuthenticationError,
+    BadRequestError,
+    MalformedResponseError,
+    PermanentProviderError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+)
+
+# Error bodies can be whole HTML pages from a proxy; keep enough to diagnose, not enough to flood logs.
+MAX_ERROR_DETAIL_CHARS = 500
+
+_AUTH_STATUSES = frozenset({401, 403})
+_BAD_REQUEST_STATUSES = frozenset({400, 404, 422})
+# 408 (request timeout) and 409 (conflict: OpenAI's "try again" lock) are transient although they are 4xx.
+_TIMEOUT_STATUS = 408
+_RETRIABLE_CLIENT_STATUSES = frozenset({409})
+_RATE_LIMIT_STATUS = 429
+_SERVER_ERROR_MIN = 500
+_MS_PER_SECOND = 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Labels every error raised for one model endpoint carries (``provider/model``)."""
+
+    provider: str
+    model: str
+
+
+def parse_retry_after(
+    headers: Mapping[str, str], *, clock: Callable[[], float] = time.time
+) -> float | None:
+    """Seconds the server asked us to wait: ``retry-after-ms``, ``Retry-After`` seconds or an HTTP date.
+
+    Returns None when the server gave no (usable) hint; never a negative number.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    millis = lowered.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / _MS_PER_SECOND)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None or not value.strip():
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - clock())
+
+
+def error_detail(body: str) -> str:
+    """The human message inside an error body (OpenAI and Anthropic both use ``{"error": {"message"}}``)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.strip()[:MAX_ERROR_DETAIL_CHARS] or "empty error body"
+    if isinstance(data, Mapping):
+        err = data.get("error", data)
+        if isinstance(err, Mapping) and isinstance(err.get("message"), str):
+            return str(err["message"])[:MAX_ERROR_DETAIL_CHARS]
+        if isinstance(err, str):
+            return err[:MAX_ERROR_DETAIL_CHARS]
+    return body.strip()[:MAX_ERROR_DETAIL_CHARS]
+
+
+def error_from_status(
+    status: int, detail: str, endpoint: Endpoint, *, retry_after: float | None = None
+) -> ProviderError:
+    """The typed exception for an HTTP error status (4xx/5xx)."""
+    labels: dict[str, Any] = {"model": endpoint.model, "provider": endpoint.provider, "status_code": status}
+    if status == _RATE_LIMIT_STATUS:
+        return RateLimitError(detail, retry_after=retry_after, **labels)
+    if status in _AUTH_STATUSES:
+        return AuthenticationError(f"{detail} — check the API key", **labels)
+    if status in _BAD_REQUEST_STATUSES:
+        return BadRequestError(detail, **labels)
+    if status == _TIMEOUT_STATUS:
+        return ProviderTimeoutError(detail, **labels)
+    if status >= _SERVER_ERROR_MIN or status in _RETRIABLE_CLIENT_STATUSES:
+        return ProviderUnavailableError(detail, **labels)
+    return PermanentProviderError(detail, **labels)
+
+
+def error_from_response(response: httpx.Response, endpoint: Endpoint) -> ProviderError:
+    """The typed exception for a (fully read) HTTP error response."""
+    return error_from_status(
+        response.status_code,
+        error_detail(response.text),
+        endpoint,
+        retry_after=parse_retry_after(response.headers),
+    )
+
+
+def error_from_transport(exc: httpx.TransportError, endpoint: Endpoint) -> ProviderError:
+    """Timeouts become :class:`ProviderTimeoutError`; refused/reset connections :class:`ProviderUnavailableError`."""
+    labels: dict[str, Any] = {"model": endpoint.model, "provider": endpoint.provider}
+    what = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderTimeoutError(f"no answer in time ({what})", **labels)
+    return ProviderUnavailableError(f"could not reach the endpoint ({what})", **labels)
+
+
+def decode_json(text: str, endpoint: Endpoint) -> Any:
+    """Parse a response body, or raise :class:`MalformedResponseError` quoting its start."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        snippet = text.strip()[:MAX_ERROR_DETAIL_CHARS] or "<empty body>"
+        raise MalformedResponseError(
+            f"expected JSON, got: {snippet}", model=endpoint.model, provider=endpoint.provider
+        ) from None
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    endpoint: Endpoint,
+) -> Any:
+    """POST a JSON body and return the decoded JSON answer; every failure is a typed ProviderError."""
+    try:
+        response = await client.post(url, json=body, headers=dict(headers))
+    except httpx.TransportError as exc:
+        raise error_from_transport(exc, endpoint) from exc
+    if response.status_code >= httpx.codes.BAD_REQUEST:
+        raise error_from_response(response, endpoint)
+    return decode_json(response.text, endpoint)
