@@ -45,7 +45,39 @@ _EXPORTS: dict[str, str] = {
     "Verdict": "cascadeflow.cascade.quality.base",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "AllTiersFailedError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "CascadeAgent",
+    "CascadeFlowError",
+    "CascadeResult",
+    "CheckResult",
+    "CircuitOpenError",
+    "Completion",
+    "CompletionRequest",
+    "ConfigError",
+    "FunctionProvider",
+    "MalformedResponseError",
+    "Message",
+    "ModelConfig",
+    "PermanentProviderError",
+    "Provider",
+    "ProviderError",
+    "QualityConfig",
+    "RateLimitError",
+    "RetriableProviderError",
+    "ScriptedProvider",
+    "StepRecord",
+    "ToolCall",
+    "ToolSpec",
+    "UnknownModelError",
+    "Usage",
+    "ValidationContext",
+    "Verdict",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from cascadeflow.agent import CascadeAgent

@@ -10,7 +10,7 @@ The agent validates its configuration, orders the models cheapest first, builds 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
@@ -45,9 +45,11 @@ def _build_tiers(
         seen.add(config.name)
         provider = providers.get(config.name)
         if provider is None:
-            provider = registry.build(config)
-        free = registry.is_free(config.provider) or config.name in providers
-        price = resolve_price(config, provider_is_free=free and config.cost is None and config.input_price is None)
+            # Built providers get timeout, retry and a circuit breaker; injected instances are used as given.
+            from cascadeflow.resilience.provider import wrap_resilient
+
+            provider = wrap_resilient(registry.build(config), config)
+        price = resolve_price(config, provider_is_free=registry.is_free(config.provider))
         tiers.append(Tier(config=config, provider=provider, price=price, validator=validators.get(config.name)))
     # Cheapest first; ties keep the order the user gave (e.g. two free local models: small, then large).
     return sorted(tiers, key=lambda t: t.price.blended_per_1m)
@@ -66,6 +68,9 @@ class CascadeAgent:
         registry: where provider names are looked up (default: the built-in presets).
         validator: replaces the built-in composite validator for every tier.
         tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
+        enable_streaming: ``run`` drives the providers' streaming API and reports each
+            :class:`~cascadeflow.cascade.streaming.StreamEvent` to its ``on_event`` callback as it happens
+            (same decisions and result as the non-streaming path). ``stream`` is available either way.
         verbose: log every step's decision to the ``cascadeflow`` logger (stderr).
     """
 
@@ -82,6 +87,7 @@ class CascadeAgent:
         validator: Validator | None = None,
         tier_validators: Mapping[str, Validator] | None = None,
         complexity_detector: ComplexityDetectorLike | None = None,
+        enable_streaming: bool = False,
         verbose: bool = False,
     ) -> None:
         self.quality_config = quality_config or QualityConfig.for_cascade()
@@ -103,6 +109,7 @@ class CascadeAgent:
         self.engine = CascadeEngine(
             tiers, validator=validator, quality=self.quality_config, complexity=complexity_detector, options=options
         )
+        self.enable_streaming = enable_streaming
         self.verbose = verbose
 
     @property
@@ -144,9 +151,22 @@ class CascadeAgent:
             metadata=meta,
         )
 
-    async def run(self, query: str | Sequence[Message | Mapping[str, Any]], **kwargs: Any) -> CascadeResult:
-        """Answer one query (a string or a list of chat messages). Keyword arguments: see :meth:`build_request`."""
-        result = await self.engine.run(self.build_request(query, **kwargs))
+    async def run(
+        self,
+        query: str | Sequence[Message | Mapping[str, Any]],
+        *,
+        on_event: Callable[[StreamEvent], object] | None = None,
+        **kwargs: Any,
+    ) -> CascadeResult:
+        """Answer one query (a string or a list of chat messages). Keyword arguments: see :meth:`build_request`.
+
+        With ``enable_streaming=True`` the answer is streamed and ``on_event`` sees every event as it arrives.
+        """
+        request = self.build_request(query, **kwargs)
+        if self.enable_streaming:
+            result = await self._run_streaming(request, on_event)
+        else:
+            result = await self.engine.run(request)
         if self.verbose:
             self._log(result)
         return result
@@ -175,6 +195,18 @@ class CascadeAgent:
 
         results = await asyncio.gather(*(one(q) for q in queries), return_exceptions=return_exceptions)
         return list(results)
+
+    async def _run_streaming(
+        self, request: CompletionRequest, on_event: Callable[[StreamEvent], object] | None
+    ) -> CascadeResult:
+        from cascadeflow.cascade.streaming import FinalResult, stream_cascade
+
+        async for event in stream_cascade(self.engine, request):
+            if on_event is not None:
+                on_event(event)
+            if isinstance(event, FinalResult):
+                return event.result
+        raise AssertionError("stream_cascade ends with a FinalResult or raises")  # pragma: no cover
 
     def stream(
         self, query: str | Sequence[Message | Mapping[str, Any]], *, buffered: bool = False, **kwargs: Any

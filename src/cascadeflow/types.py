@@ -146,6 +146,9 @@ class Completion:
     tool_calls: tuple[ToolCall, ...] = ()
     logprobs: tuple[TokenLogprob, ...] | None = None
     latency_ms: float = 0.0
+    usage_estimated: bool = False
+    """True when the backend reported no usage (some servers omit it in streams) and output tokens were
+    counted from the streamed chunks instead; input tokens are then unknown (0)."""
 
     @property
     def is_empty(self) -> bool:

@@ -242,6 +242,7 @@ class CascadeEngine:
             latency_ms=latency,
             verdict=verdict,
             finish_reason=completion.finish_reason,
+            usage_estimated=completion.usage_estimated,
         )
 
     @staticmethod

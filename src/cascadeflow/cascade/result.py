@@ -33,6 +33,7 @@ class StepRecord:
     verdict: Verdict | None = None
     finish_reason: str | None = None
     error: str | None = None
+    usage_estimated: bool = False
 
     @property
     def input_tokens(self) -> int:
@@ -57,6 +58,7 @@ class StepRecord:
             "checks": {} if self.verdict is None else self.verdict.scores,
             "finish_reason": self.finish_reason,
             "error": self.error,
+            "usage_estimated": self.usage_estimated,
         }
 
 

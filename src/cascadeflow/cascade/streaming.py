@@ -15,7 +15,7 @@ from typing import Literal, TypeAlias
 
 from cascadeflow.cascade.engine import CascadeEngine, RunState, Tier, check_not_empty
 from cascadeflow.cascade.result import CascadeResult
-from cascadeflow.errors import AllTiersFailedError, MalformedResponseError, ProviderError, StreamInterruptedError
+from cascadeflow.errors import AllTiersFailedError, ProviderError, StreamInterruptedError
 from cascadeflow.types import Completion, CompletionRequest, TokenLogprob, ToolCall, Usage
 
 
@@ -77,8 +77,9 @@ async def _collect(
             finish = chunk.finish_reason
     if finish is None:
         raise StreamInterruptedError("the stream ended without a finish reason", model=tier.name)
-    if usage is None:
-        raise MalformedResponseError("the stream reported no token usage", model=tier.name)
+    estimated = usage is None
+    if usage is None:  # e.g. llama.cpp's server ignores stream_options.include_usage: count chunks, flag it
+        usage = Usage(input_tokens=0, output_tokens=len(parts))
     yield Completion(
         content="".join(parts),
         model=tier.name,
@@ -86,6 +87,7 @@ async def _collect(
         usage=usage,
         tool_calls=calls,
         logprobs=None if logprobs is None else tuple(logprobs),
+        usage_estimated=estimated,
     )
 
 

@@ -48,6 +48,34 @@ class Endpoint:
     model: str
 
 
+class ClientHolder:
+    """The provider's ``httpx.AsyncClient``, created on first use.
+
+    Building a client loads the TLS trust store (55-65 ms each, measured on the loaded 2-core box), so an
+    agent with several tiers would pay that per tier at construction even for tiers never called. An injected
+    client (tests, shared pools) is used as is and never closed by us.
+    """
+
+    def __init__(
+        self, client: httpx.AsyncClient | None, transport: httpx.AsyncBaseTransport | None, timeout_s: float
+    ) -> None:
+        self._client = client
+        self._owned = client is None
+        self._transport = transport
+        self._timeout_s = timeout_s
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout_s, transport=self._transport)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._owned and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+
 def parse_retry_after(
     headers: Mapping[str, str], *, clock: Callable[[], float] = time.time
 ) -> float | None:

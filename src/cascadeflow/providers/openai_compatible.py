@@ -19,7 +19,7 @@ import httpx
 
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import ConfigError, MalformedResponseError, StreamInterruptedError
-from cascadeflow.providers.http_errors import Endpoint, decode_json, error_detail, post_json
+from cascadeflow.providers.http_errors import ClientHolder, Endpoint, decode_json, error_detail, post_json
 from cascadeflow.providers.registry import ProviderPreset
 from cascadeflow.providers.sse import stream_events
 from cascadeflow.types import Chunk, Completion, CompletionRequest, TokenLogprob, ToolCall, Usage
@@ -31,7 +31,9 @@ _DONE = "[DONE]"
 _MS_PER_SECOND = 1000.0
 
 
-def build_chat_body(request: CompletionRequest, model: str, *, top_logprobs: int = DEFAULT_TOP_LOGPROBS) -> dict[str, Any]:
+def build_chat_body(
+    request: CompletionRequest, model: str, *, top_logprobs: int = DEFAULT_TOP_LOGPROBS
+) -> dict[str, Any]:
     """The JSON body of a chat-completions call; messages keep their roles, tool calls and tool ids."""
     body: dict[str, Any] = {"model": model, "messages": [m.to_openai() for m in request.messages]}
     if request.max_tokens is not None:
@@ -179,7 +181,8 @@ class ChatStreamState:
         return Chunk(finish_reason=self.finish_reason or "stop", usage=self.usage, tool_calls=calls)
 
 
-def _resolve_base_url(config: ModelConfig, preset: ProviderPreset) -> str:
+def resolve_base_url(config: ModelConfig, preset: ProviderPreset) -> str:
+    """config.base_url, else the preset's base-URL env var, else the preset's default."""
     env_url = os.environ.get(preset.base_url_env, "").strip() if preset.base_url_env else ""
     base = config.base_url or env_url or preset.base_url
     if not base:
@@ -226,8 +229,7 @@ class OpenAICompatibleProvider:
         self._headers = {"Accept": "application/json", **(headers or {})}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout_s, transport=transport)
+        self._http = ClientHolder(client, transport, timeout_s)
 
     @classmethod
     def from_config(
@@ -239,7 +241,7 @@ class OpenAICompatibleProvider:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> OpenAICompatibleProvider:
         """Build from a ModelConfig; base URL and key are read from the environment now, not at import."""
-        base_url = _resolve_base_url(config, preset)
+        base_url = resolve_base_url(config, preset)
         return cls(
             config.name,
             base_url=base_url,
@@ -262,7 +264,7 @@ class OpenAICompatibleProvider:
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
         data = await post_json(
-            self._client, self.url, body=self.build_body(request), headers=self._headers, endpoint=self.endpoint
+            self._http.client, self.url, body=self.build_body(request), headers=self._headers, endpoint=self.endpoint
         )
         latency = (time.perf_counter() - started) * _MS_PER_SECOND
         return parse_chat_completion(data, self.endpoint, latency_ms=latency)
@@ -270,7 +272,7 @@ class OpenAICompatibleProvider:
     async def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]:
         body = {**self.build_body(request), "stream": True, "stream_options": {"include_usage": True}}
         state = ChatStreamState(self.endpoint)
-        events = stream_events(self._client, self.url, body=body, headers=self._headers, endpoint=self.endpoint)
+        events = stream_events(self._http.client, self.url, body=body, headers=self._headers, endpoint=self.endpoint)
         async with aclosing(events):
             async for event in events:
                 if event.data.strip() == _DONE:
@@ -282,6 +284,5 @@ class OpenAICompatibleProvider:
         yield state.final_chunk()
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._http.aclose()
 

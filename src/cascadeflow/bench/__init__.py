@@ -1,0 +1,1 @@
+"""Benchmarks: datasets, metrics, runners and plots. Uses everything; nothing in the runtime imports it."""

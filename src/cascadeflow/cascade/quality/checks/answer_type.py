@@ -1,0 +1,161 @@
+"""Answer type: when the question asks for a number, code or JSON, the answer must contain one that works.
+
+The expected type comes from ``request.response_format`` or from the wording of the question; the check is
+not applicable when neither asks for a particular type (most questions).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Final
+
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
+from cascadeflow.cascade.quality.text import (
+    PYTHON_LINE_RE,
+    PYTHON_TAGS,
+    brackets_balanced,
+    fenced_blocks,
+    python_syntax_error,
+    words_of,
+)
+from cascadeflow.config import CheckSettings
+from cascadeflow.types import Completion, CompletionRequest
+
+NAME: Final = "answer_type"
+_NOT_TYPED: Final = CheckResult(NAME, 1.0, "no particular answer type asked for", applicable=False)
+_NO_TEXT: Final = CheckResult(NAME, 1.0, "no text to judge", applicable=False)
+_HAS_NUMBER: Final = CheckResult(NAME, 1.0, "answer_type: contains a number")
+_NO_NUMBER: Final = CheckResult(NAME, 0.0, "answer_type: asked for a number, the answer contains none")
+
+_JSON_ASK_RE: Final = re.compile(
+    r"\b(?:as|in|into|return|returns|output|respond with|reply with|give me|produce|generate|valid|only"
+    r"|format(?:ted)? as)\s+(?:(?:valid|only|a|an|the|raw|strict|pure)\s+)*json\b"
+    r"|\bjson\s+(?:object|array|format|output|response|only|list|document|string)\b"
+)
+_CODE_ASK_RE: Final = re.compile(
+    r"\b(?:write|implement|create|give me|show me|generate|provide|fix|refactor|complete|code up)\b"
+    r"[^.?!\n]{0,60}?\b(?:function|class|method|script|program|snippet|code|implementation|decorator|one-liner)s?\b"
+    r"|\b(?:python|javascript|typescript|rust|java|golang|c\+\+|ruby|bash|sql)\s+"
+    r"(?:code|function|script|program|snippet|class|implementation)\b"
+)
+_LANG_RE: Final = re.compile(
+    r"\b(python|javascript|typescript|rust|golang|java|kotlin|swift|ruby|php|bash|shell|sql|scala|haskell|lua)\b"
+    r"|(c\+\+|c#)|\bin (go|c)\b"
+)
+_NUMBER_ASK_RE: Final = re.compile(
+    r"\bhow (?:many|much (?:is|are|was|were|does|do|did|will|would|money|time|memory|space)|old|tall|far|fast"
+    r"|big|heavy|long (?:is|was|does|did|will|would))\b"
+    r"|\bwhat(?: is|'s) (?:the )?(?:sum|product|total|average|mean|median|percentage|probability|square root"
+    r"|area|volume|population|boiling point|melting point)\b|\bwhat percent"
+    r"|\bsolve for\b|\bsolve (?:the |this )?equation|\d\s*(?:[-+*/×÷^]|\sx\s)\s*\d"
+)
+_NUMERIC_VERB_RE: Final = re.compile(r"\b(?:calculate|compute)\b")  # counts only with a digit in the question
+_DIGIT_RE: Final = re.compile("[0-9]")
+_NUMBER_WORDS: Final = frozenset(
+    words_of(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
+        "million billion trillion dozen half none once twice"
+    )
+)
+_CODE_NOUNS: Final = ("function", "class", "method", "script", "program", "snippet", "code", "implementation",
+                      "decorator", "one-liner")  # fmt: skip
+"""``_CODE_ASK_RE`` needs one of these nouns; most questions have none and skip the regex."""
+_NON_PYTHON_HINT_RE: Final = re.compile(r"[{;]|=>|^\s*(?:function|const|let|var|fn|func|public|#include)\b", re.M)
+
+
+def _expected(request: CompletionRequest) -> str | None:
+    """"json", "code", "number" or None, from the response format or the question's wording."""
+    if request.response_format == "json":
+        return "json"
+    query = request.query.lower()
+    for noun in _CODE_NOUNS:
+        if noun in query:
+            if _CODE_ASK_RE.search(query):
+                return "code"
+            break
+    if "json" in query and _JSON_ASK_RE.search(query):
+        return "json"
+    if _NUMBER_ASK_RE.search(query) or (
+        ("calculat" in query or "comput" in query) and _NUMERIC_VERB_RE.search(query) and _DIGIT_RE.search(query)
+    ):
+        return "number"
+    return None
+
+
+def _check_json(answer: str, strict: bool, settings: CheckSettings) -> CheckResult:
+    text = answer.strip()
+    try:
+        json.loads(text)
+        return CheckResult(NAME, 1.0, "answer_type: valid JSON")
+    except ValueError as exc:
+        error = str(exc)
+    for tag, block in fenced_blocks(text):
+        if tag in ("", "json", "jsonc", "json5"):
+            try:
+                json.loads(block)
+            except ValueError:
+                continue
+            score = settings.answer_json_embedded_score if strict else 1.0
+            return CheckResult(NAME, score, "answer_type: valid JSON in a code block")
+    start, end = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1), max(
+        text.rfind("}"), text.rfind("]")
+    )
+    if 0 <= start < end:
+        try:
+            json.loads(text[start : end + 1])
+            return CheckResult(NAME, settings.answer_json_embedded_score, "answer_type: JSON wrapped in prose")
+        except ValueError:
+            pass
+    return CheckResult(NAME, 0.0, f"answer_type: asked for JSON, the answer is not valid JSON ({error})")
+
+
+def _code_block_error(tag: str, code: str, query_lang: str | None) -> str | None:
+    """None when the block is plausible code in its language, else why not."""
+    lang = tag or query_lang
+    if lang is None or lang in PYTHON_TAGS:
+        error = python_syntax_error(code)
+        if error is None:
+            return None
+        if lang is None and _NON_PYTHON_HINT_RE.search(code) and not PYTHON_LINE_RE.search(code):
+            return None if brackets_balanced(code) else "unbalanced brackets"
+        return f"Python syntax error, {error}"
+    return None if brackets_balanced(code) and code.strip() else f"{lang} code is empty or has unbalanced brackets"
+
+
+def _check_code(answer: str, query: str, settings: CheckSettings) -> CheckResult:
+    match = _LANG_RE.search(query)
+    query_lang = next((g for g in match.groups() if g), None) if match else None
+    blocks = fenced_blocks(answer)
+    if blocks:
+        errors = [_code_block_error(tag, code, query_lang) for tag, code in blocks]
+        if any(e is None for e in errors):
+            return CheckResult(NAME, 1.0, "answer_type: code block parses")
+        return CheckResult(NAME, 0.0, f"answer_type: asked for code, the code does not parse ({errors[0]})")
+    if PYTHON_LINE_RE.search(answer):
+        if python_syntax_error(answer.strip()) is None:
+            return CheckResult(NAME, 1.0, "answer_type: the answer is code that parses")
+        return CheckResult(
+            NAME, settings.answer_unfenced_code_score, "answer_type: unfenced code mixed with prose (not parsed)"
+        )
+    return CheckResult(NAME, 0.0, "answer_type: asked for code, the answer contains none")
+
+
+def check_answer_type(
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
+) -> CheckResult:
+    """Number asked → a number present; code asked → code that parses; JSON asked → valid JSON."""
+    if draft.tool_calls or not draft.content.strip():
+        return _NO_TEXT
+    expected = _expected(request)
+    if expected is None:
+        return _NOT_TYPED
+    answer = draft.content
+    if expected == "json":
+        return _check_json(answer, request.response_format == "json", settings)
+    if expected == "code":
+        return _check_code(answer, request.query.lower(), settings)
+    if _DIGIT_RE.search(answer) or not _NUMBER_WORDS.isdisjoint(words_of(answer.lower())):
+        return _HAS_NUMBER
+    return _NO_NUMBER

@@ -1,0 +1,104 @@
+"""Degeneration: repetition loops and gibberish, the typical failure of small models at high temperature or
+near their context limit. Each measure has a cheap screen first, so ordinary prose costs a few microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Final
+
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
+from cascadeflow.cascade.quality.text import strip_fences
+from cascadeflow.config import CheckSettings
+from cascadeflow.types import Completion, CompletionRequest
+
+NAME: Final = "degeneration"
+_OK: Final = CheckResult(NAME, 1.0, "no repetition or gibberish")
+_NO_TEXT: Final = CheckResult(NAME, 1.0, "no text to judge", applicable=False)
+
+_CONSONANT_RUN_RE: Final = re.compile(r"[b-df-hj-np-tv-xz]{5,}")
+"""Five lower-case consonants in a row (y counts as a vowel): almost absent from real words, common in mash."""
+_REPLACEMENT_CHAR: Final = "\ufffd"
+_MAX_REPLACEMENT_CHARS: Final = 3  # one stray U+FFFD is an encoding hiccup; several mean broken bytes
+_VOWEL_SCREEN: Final = 0.2
+"""English prose has ~30% vowels (a, e, i, o, u) among its non-space characters, keyboard mash and token soup
+~10%: above 20% the (costlier) consonant-run scan cannot find enough runs to matter and is skipped."""
+_ENTROPY_SCREEN_CHARS_PER_WORD: Final = 12
+"""Exact entropy costs ~10 µs, so it is computed only for text whose words average over 12 characters:
+character loops ("hahaha...", "!!!!...") and random soup have few spaces; prose averages ~6, code ~8."""
+
+
+def _entropy(text: str) -> float:
+    n = len(text)
+    total = 0.0
+    for ch in set(text):
+        p = text.count(ch) / n
+        total -= p * math.log2(p)
+    return total
+
+
+def _repetition(words: list[str], settings: CheckSettings) -> str | None:
+    """Reason when too many word n-grams repeat, else None."""
+    n = len(words)
+    size = settings.repeat_ngram
+    grams = n - size + 1
+    # Screen: k distinct n-grams cover at most k + size - 1 distinct words, so with this many distinct words
+    # the repeated share of n-grams cannot exceed the limit; skip the costlier n-gram set.
+    if len(set(words)) > (1.0 - settings.repeat_max_ratio) * grams + size - 1:
+        return None
+    distinct = len(set(zip(*(words[i:] for i in range(size)), strict=False)))
+    ratio = 1.0 - distinct / grams
+    if ratio > settings.repeat_max_ratio:
+        return f"degeneration: repetition loop ({ratio:.0%} of {size}-word sequences repeat)"
+    return None
+
+
+def _repeated_lines(text: str, settings: CheckSettings) -> str | None:
+    lines = [s for line in text.splitlines() if len(s := line.strip()) >= settings.repeat_line_chars]
+    if len(lines) < settings.repeat_line_min:
+        return None
+    ratio = 1.0 - len(set(lines)) / len(lines)
+    if ratio > settings.repeat_line_max_ratio:
+        return f"degeneration: {ratio:.0%} of {len(lines)} lines are repeats"
+    return None
+
+
+def _gibberish(text: str, words: int, settings: CheckSettings) -> str | None:
+    """Reason when the text looks like token soup or a character loop, else None."""
+    if text.count(_REPLACEMENT_CHAR) >= _MAX_REPLACEMENT_CHARS:
+        return "degeneration: broken characters (U+FFFD) in the answer"
+    size = len(text)
+    if words >= settings.gibberish_min_words:
+        vowels = text.count("a") + text.count("e") + text.count("i") + text.count("o") + text.count("u")
+        if vowels < _VOWEL_SCREEN * (size - text.count(" ")):
+            runs = len(_CONSONANT_RUN_RE.findall(text))
+            if runs / words > settings.gibberish_max_ratio:
+                return f"degeneration: gibberish ({runs} of {words} words are unpronounceable)"
+    if size < settings.entropy_min_chars or size <= _ENTROPY_SCREEN_CHARS_PER_WORD * words:
+        return None
+    bits = _entropy(text)
+    if bits < settings.entropy_low:
+        return f"degeneration: character loop (entropy {bits:.1f} bits/char)"
+    if bits > settings.entropy_high and text.isascii():  # scripts with large alphabets run high naturally
+        return f"degeneration: random characters (entropy {bits:.1f} bits/char)"
+    return None
+
+
+def check_degeneration(
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
+) -> CheckResult:
+    """Veto repetition loops (repeated n-grams or lines) and gibberish (non-words, entropy extremes)."""
+    content = draft.content
+    if not content.strip():
+        return _NO_TEXT
+    words = content.split()
+    reason = None
+    if len(words) >= settings.repeat_min_words:
+        reason = _repetition(words, settings)
+    if reason is None and "\n" in content:
+        reason = _repeated_lines(content, settings)
+    if reason is None:
+        prose = strip_fences(content)  # code has its own vocabulary; judge only the prose
+        reason = _gibberish(prose, len(words) if prose is content else len(prose.split()), settings)
+    return _OK if reason is None else CheckResult(NAME, 0.0, reason)

@@ -1,0 +1,57 @@
+"""Relevance: does the answer talk about what was asked? Lexical overlap of the question's content words
+(stemmed lightly) with the answer. Lenient where overlap says nothing ("Blue." to "What color is the sky?"),
+strict where it does (a long answer, or a substantive question, that never touches the topic).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
+from cascadeflow.cascade.quality.text import content_stems, starts_a_word
+from cascadeflow.config import CheckSettings
+from cascadeflow.types import Completion, CompletionRequest
+
+NAME: Final = "relevance"
+_NO_TEXT: Final = CheckResult(NAME, 1.0, "no text to judge", applicable=False)
+_NO_TOPIC: Final = CheckResult(NAME, 1.0, "the question has no content words", applicable=False)
+_TRANSLATION: Final = CheckResult(NAME, 1.0, "translations share no words with the question", applicable=False)
+_RELEVANT: Final = CheckResult(NAME, 1.0, "relevance: the answer uses the question's topic words")
+_MAX_QUERY_STEMS: Final = 40
+"""Long prompts (a pasted document) are judged on their first 40 content words: the answer to "summarise
+this" covers a fraction of them, and the coverage target below is reached on that sample."""
+
+
+def check_relevance(
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
+) -> CheckResult:
+    """Score the share of the question's content words the answer uses; lenient for short Q&A pairs."""
+    answer = draft.content
+    if not answer.strip():
+        return _NO_TEXT
+    query = request.query.lower()
+    if "translat" in query:
+        return _TRANSLATION
+    stems = content_stems(query)[:_MAX_QUERY_STEMS]
+    if not stems:
+        return _NO_TOPIC
+    lowered = answer.lower()
+    hits = sum(1 for s in stems if starts_a_word(lowered, s))
+    coverage = hits / len(stems)
+    score = min(1.0, coverage / settings.relevance_full_coverage)
+    if score >= 1.0:
+        return _RELEVANT
+    if (
+        len(stems) <= settings.relevance_short_query_words
+        and len(answer.split()) <= settings.relevance_short_answer_words
+        and score < settings.relevance_lenient_score
+    ):
+        return CheckResult(
+            NAME,
+            settings.relevance_lenient_score,
+            f"relevance: short answer to a short question ({hits} of {len(stems)} topic words); not judged",
+        )
+    missing = ", ".join([s for s in stems if not starts_a_word(lowered, s)][:4])
+    return CheckResult(
+        NAME, score, f"relevance: the answer uses {hits} of {len(stems)} topic words (missing e.g. {missing})"
+    )

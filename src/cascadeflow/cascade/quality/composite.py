@@ -1,0 +1,129 @@
+"""The default validator: run the built-in checks plus the user's validators and combine them into one
+:class:`Verdict`.
+
+Score = weighted mean (``CheckSettings.weights``) of the applicable checks. The draft passes when that score
+reaches the context's threshold and no check vetoed it (scored below ``CheckSettings.veto``, or a user
+validator said no). A failed verdict names the deciding check (the vetoing or lowest one) and the reasons of
+every low check, so an escalation can always be explained.
+
+The built-in checks are synchronous and take microseconds, so without async user validators the composite
+answers synchronously (the engine accepts a Verdict or an awaitable). User validators run only when the
+built-in checks have not already rejected the draft: a rejected draft needs no (often costly) second opinion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Coroutine, Sequence
+from typing import Any, Final, cast
+
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict
+from cascadeflow.cascade.quality.checks import BUILTIN_CHECKS, Check
+from cascadeflow.cascade.quality.checks.custom import user_check, validator_name
+from cascadeflow.config import CheckSettings, QualityConfig, ValidatorLike
+from cascadeflow.types import Completion, CompletionRequest
+
+PASSED_BY: Final = "composite"
+_ALL_PASSED: Final = ("all checks passed",)
+_NOTHING_APPLIED: Final = ("no check applied to this draft",)
+
+
+class CompositeValidator:
+    """Weighted built-in checks plus user validators; ``(request, draft, context) -> Verdict``.
+
+    A check whose weight is 0 in ``settings.weights`` is not run at all.
+    """
+
+    __slots__ = ("_checks", "_names", "_users", "settings")
+
+    def __init__(
+        self,
+        checks: Sequence[tuple[str, Check]] = BUILTIN_CHECKS,
+        *,
+        settings: CheckSettings | None = None,
+        validators: Sequence[ValidatorLike] = (),
+    ) -> None:
+        self.settings = settings or CheckSettings()
+        weights = self.settings.weights
+        self._names = tuple(name for name, _ in checks if weights.get(name, 1.0) > 0)
+        self._checks = tuple(
+            (check, float(weights.get(name, 1.0))) for name, check in checks if weights.get(name, 1.0) > 0
+        )
+        self._users = tuple(
+            (name, validator, float(weights.get(name, self.settings.user_weight)))
+            for validator in validators
+            for name in (validator_name(validator),)
+        )
+
+    @property
+    def check_names(self) -> tuple[str, ...]:
+        """Names of the checks this validator runs, built-in first, in order."""
+        return self._names + tuple(name for name, _, _ in self._users)
+
+    def __call__(
+        self, request: CompletionRequest, draft: Completion, context: ValidationContext
+    ) -> Verdict | Coroutine[Any, Any, Verdict]:
+        settings = self.settings
+        results: list[CheckResult] = []
+        total = weighted = 0.0
+        lowest = 1.0
+        for check, weight in self._checks:
+            result = check(request, draft, context, settings)
+            if result.applicable:
+                results.append(result)
+                total += weight
+                weighted += weight * result.score
+                lowest = min(lowest, result.score)
+        if not self._users or lowest < settings.veto:
+            return self._verdict(results, weighted, total, context.threshold, ())
+        outcomes = [validator(request, draft, context) for _, validator, _ in self._users]
+        if any([hasattr(outcome, "__await__") for outcome in outcomes]):
+            return self._finish_async(outcomes, results, weighted, total, context.threshold)
+        return self._with_users(outcomes, results, weighted, total, context.threshold)
+
+    async def _finish_async(
+        self, outcomes: list[Any], results: list[CheckResult], weighted: float, total: float, threshold: float
+    ) -> Verdict:
+        import asyncio  # already loaded whenever a coroutine runs; kept off the sync import path
+
+        pending = [cast("Awaitable[object]", o) for o in outcomes if hasattr(o, "__await__")]
+        done = iter(await asyncio.gather(*pending))
+        resolved = [next(done) if hasattr(o, "__await__") else o for o in outcomes]
+        return self._with_users(resolved, results, weighted, total, threshold)
+
+    def _with_users(
+        self, outcomes: list[Any], results: list[CheckResult], weighted: float, total: float, threshold: float
+    ) -> Verdict:
+        failed: list[str] = []
+        for (name, _, weight), outcome in zip(self._users, outcomes, strict=True):
+            result, passed = user_check(name, outcome, threshold)
+            results.append(result)
+            total += weight
+            weighted += weight * result.score
+            if not passed:
+                failed.append(name)
+        return self._verdict(results, weighted, total, threshold, tuple(failed))
+
+    def _verdict(
+        self, results: list[CheckResult], weighted: float, total: float, threshold: float, failed: tuple[str, ...]
+    ) -> Verdict:
+        if not total:
+            return Verdict(1.0, True, _NOTHING_APPLIED, tuple(results), PASSED_BY, threshold)
+        score = weighted / total
+        veto = self.settings.veto
+        vetoes = [r for r in results if r.score < veto or r.name in failed]
+        if not vetoes and score >= threshold:
+            low = [r.reason for r in results if r.score < threshold]
+            return Verdict(score, True, tuple(low) if low else _ALL_PASSED, tuple(results), PASSED_BY, threshold)
+        decider = min(vetoes or results, key=_score_of)
+        reasons = tuple([r.reason for r in results if r.score < threshold or r.score < veto or r.name in failed])
+        return Verdict(score, False, reasons, tuple(results), decider.name, threshold)
+
+
+def _score_of(result: CheckResult) -> float:
+    return result.score
+
+
+def build_validator(quality: QualityConfig) -> CompositeValidator:
+    """The default validator for a cascade: built-in checks tuned by ``quality.checks`` plus
+    ``quality.validators``."""
+    return CompositeValidator(settings=quality.checks, validators=quality.validators)

