@@ -455,3 +455,46 @@ def test_builtin_checks_are_listed_once_in_order() -> None:
 def test_check_settings_reject_bad_values(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         CheckSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_short_follow_up_in_a_conversation_is_judged_leniently() -> None:
+    req = CompletionRequest(
+        messages=(
+            Message(role="user", content="Write a paragraph about climate change."),
+            Message(role="assistant", content="Climate change is the long-term shift in temperatures..."),
+            Message(role="user", content="Can you make it shorter?"),
+        )
+    )
+    text = (
+        "Climate change is the long-term warming of the planet, driven mainly by burning fossil fuels, which "
+        "traps heat in the atmosphere, raises sea levels and makes extreme weather more frequent and severe."
+    )
+    assert check_relevance(req, draft(text), CTX, SETTINGS).score == SETTINGS.relevance_lenient_score
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "What is a JSON object?",
+        "Name three data formats such as JSON.",
+        "Write a poem about clean code.",
+        "How much do you know about Rome?",
+        "How big a deal is a 1% fee?",
+    ],
+)
+def test_questions_about_a_type_do_not_demand_that_type(query: str) -> None:
+    result = check_answer_type(request(query), draft("It is a way to write things down."), CTX, SETTINGS)
+    assert not result.applicable, result.reason
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_ok", "expected_bad"),
+    [
+        ("Convert this list into JSON: apples, pears", '["apples", "pears"]', "apples and pears"),
+        ("Respond only in JSON with keys a and b.", '{"a": 1, "b": 2}', "a is 1 and b is 2"),
+        ("Give me a JSON object with a name.", '{"name": "Ada"}', "Her name is Ada."),
+    ],
+)
+def test_explicit_json_requests_demand_json(query: str, expected_ok: str, expected_bad: str) -> None:
+    assert check_answer_type(request(query), draft(expected_ok), CTX, SETTINGS).score == 1.0
+    assert check_answer_type(request(query), draft(expected_bad), CTX, SETTINGS).score == 0.0

@@ -121,7 +121,7 @@ VOCABULARY: Mapping[str, tuple[str, ...]] = {
     # Only the cue of the word-problem feature (see DomainSettings.word_problem_min_numbers); not scored.
     "math.quantity": _terms(
         "how_many how_much how_long how_far how_old how_fast total average altogether in_all remaining "
-        "what_percentage what_fraction"
+        "what_percentage what_fraction original_price discount"
     ),
     "medical.term": _terms(
         "symptom* diagnos* diagnostic pain painful ache aches aching hurt hurts sore soreness fever* chills cough* "
@@ -134,7 +134,7 @@ VOCABULARY: Mapping[str, tuple[str, ...]] = {
         "atrial_fibrillation afib cholesterol asthma copd bronchitis pneumonia flu influenza covid coronavirus "
         "measles chickenpox shingles lyme strep uti sepsis cancer* tumor tumors tumour chemo chemotherapy "
         "leukemia lymphoma melanoma arthritis osteoporosis gout lupus anemia anaemia deficiency thyroid "
-        "hypothyroidism hyperthyroidism obesity dementia alzheimer alzheimer's parkinson parkinson's epilepsy "
+        "hypothyroidism hyperthyroidism obesity dementia alzheimer parkinson epilepsy "
         "seizure* concussion depression anxiety adhd autism bipolar schizophrenia ptsd panic_attack ocd jaundice "
         "eczema psoriasis acne allerg* anaphylaxis celiac ulcer* hernia appendicitis glaucoma cataract* "
         "pink_eye conjunctivitis ear_infection sinus sinusitis tonsillitis preeclampsia miscarriage pregnant "
@@ -149,7 +149,8 @@ VOCABULARY: Mapping[str, tuple[str, ...]] = {
         "transplant dialysis checkup screening a1c hba1c tsh ldl hdl blood_sugar blood_pressure heart_rate "
         "pulse bpm bmi ng mg mcg doctor* physician* nurse* pediatrician* dermatologist* cardiologist* dentist* "
         "pharmacist* pharmacy hospital* clinic* emergency_room urgent_care icu patient* health healthcare "
-        "medical medically clinical immune immunity antibod* newborn treat treated treatment* warning_signs"
+        "medical medically clinical tetanus breastfeeding immune immunity antibod* newborn treat treated "
+        "treatment* warning_signs"
     ),
     "medical.body": _terms(
         "head neck throat chest heart lungs lung stomach abdomen belly liver kidney kidneys bladder bowel colon "
@@ -166,13 +167,15 @@ VOCABULARY: Mapping[str, tuple[str, ...]] = {
         "personal_injury workers_comp landlord* tenant* lease* sublet* evict* eviction* rental_agreement deed* "
         "easement zoning permit permits property_line hoa security_deposit employer* employment "
         "wrongful_termination fire_me fired overtime wage wages minimum_wage discrimination harass* "
-        "whistleblower non_compete noncompete severance copyright* trademark* patent* trade_secret* infring* "
+        "whistleblower non_compete noncompete severance copyright* trademark* patent* trade_secret trade_secrets "
+        "infring* "
         "fair_use licensing royalt* custody divorce* alimony child_support prenup prenuptial guardianship "
         "a_will my_will the_will living_will probate executor* inheritance estate_planning living_trust llc "
         "llcs incorporat* sole_proprietorship bylaws gdpr hipaa ccpa regulation* compliance statute* "
         "ordinance* constitutional rights civil_rights due_process jurisdiction* speeding_ticket parking_ticket "
         "traffic_stop dui dwi suspended_license small_claims lemon_law penalty penalties offense offence "
-        "cease desist defamation libel slander perjury fraud legal_advice prejudice contempt motion nda "
+        "cease desist restraining_order without_permission towed dispute defamation libel slander perjury fraud "
+        "legal_advice prejudice contempt motion nda "
         "non_disclosure"
     ),
     "finance.term": _terms(
@@ -190,7 +193,7 @@ VOCABULARY: Mapping[str, tuple[str, ...]] = {
         "quantitative_easing treasury treasuries t_bills budget* afford affordable salary salaries income "
         "paycheck expense_ratio expenses emergency_fund net_worth savings_rate financial_advisor financial "
         "finance* fiscal tax taxes taxed taxable irs deduction deductible capital_gains hsa fsa insurance "
-        "dollar_cost analysts closing_costs usd eur"
+        "dollar_cost analysts closing_costs capitalization yield_curve usd eur"
     ),
     "creative.term": _terms(
         "poem* poet poets poetry poetic story stories storytelling fiction fictional novel novels novella "
@@ -224,7 +227,7 @@ VOCABULARY: Mapping[str, tuple[str, ...]] = {
         "houseplant* plant garden* lawn laundry clean cleaning stain sticker apartment furniture couch sofa "
         "closet decor email emails text_message note resume cover_letter interview meeting team coworker* "
         "inbox conversation* small_talk networking icebreaker polite politely apologiz* invitation bored fun "
-        "beginner guitar board_games rewrite professional"
+        "beginner guitar board_games books rewrite professional"
     ),
     # First-person phrasing separates "how often should I water my plant" from encyclopaedia questions.
     "general.personal": _terms("should_i can_i do_i i'm my"),

@@ -79,19 +79,31 @@ async def retry_call(
     ``on_retry(attempt, error, delay)`` is told about every retry, e.g. for logging or metrics.
     """
 
+    # Fast path: the first attempt runs without tenacity's machinery (~70 µs per call), so a healthy endpoint
+    # pays nothing for resilience; tenacity takes over only after a retriable failure.
+    try:
+        return await fn()
+    except BaseException as exc:
+        if policy.max_retries == 0 or not policy.should_retry(exc):
+            raise
+        first_delay = policy.delay(1, exc, rng=rng)
+        if on_retry is not None:
+            on_retry(1, exc, first_delay)
+    await sleep(first_delay)
+
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
-        return policy.delay(state.attempt_number, exc, rng=rng)
+        return policy.delay(state.attempt_number + 1, exc, rng=rng)
 
     async def before_sleep(state: RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None and state.next_action is not None:
             error = state.outcome.exception()
             if error is not None:
-                on_retry(state.attempt_number, error, state.next_action.sleep)
+                on_retry(state.attempt_number + 1, error, state.next_action.sleep)
 
     retrying = AsyncRetrying(
         sleep=sleep,
-        stop=stop_after_attempt(policy.max_retries + 1),
+        stop=stop_after_attempt(policy.max_retries),
         wait=wait,
         retry=retry_if_exception(policy.should_retry),
         before_sleep=before_sleep,

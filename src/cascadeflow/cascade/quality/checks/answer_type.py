@@ -29,23 +29,30 @@ _HAS_NUMBER: Final = CheckResult(NAME, 1.0, "answer_type: contains a number")
 _NO_NUMBER: Final = CheckResult(NAME, 0.0, "answer_type: asked for a number, the answer contains none")
 
 _JSON_ASK_RE: Final = re.compile(
-    r"\b(?:as|in|into|return|returns|output|respond with|reply with|give me|produce|generate|valid|only"
-    r"|format(?:ted)? as)\s+(?:(?:valid|only|a|an|the|raw|strict|pure)\s+)*json\b"
-    r"|\bjson\s+(?:object|array|format|output|response|only|list|document|string)\b"
+    # Only an explicit request for JSON output counts: "What is a JSON object?" or "formats such as JSON"
+    # ask about JSON, they do not ask for it.
+    r"(?<!such )\b(?:as|into)\s+(?:(?:a|an|valid|raw|strict|pure|only)\s+)*json\b"
+    r"|\b(?:return|output|give me|produce|generate|write|emit|print|create)\s+"
+    r"(?:(?:a|an|the|valid|only|raw|strict|pure|back)\s+)*json\b"
+    r"|\b(?:respond|reply|answer)\s+(?:only\s+)?(?:in|with)\s+(?:(?:a|an|valid)\s+)*json\b"
+    r"|\bin json format\b|\bjson only\b"
 )
 _CODE_ASK_RE: Final = re.compile(
-    r"\b(?:write|implement|create|give me|show me|generate|provide|fix|refactor|complete|code up)\b"
+    r"\b(?:write|implement|create|give me|generate|provide|fix|refactor|code up)\b"
     r"[^.?!\n]{0,60}?\b(?:function|class|method|script|program|snippet|code|implementation|decorator|one-liner)s?\b"
     r"|\b(?:python|javascript|typescript|rust|java|golang|c\+\+|ruby|bash|sql)\s+"
     r"(?:code|function|script|program|snippet|class|implementation)\b"
 )
+_PROSE_ASK_RE: Final = re.compile(r"\b(?:poem|story|essay|song|haiku|limerick|letter|email|joke|blog)\b")
+"""Creative writing *about* code ("a poem about clean code") asks for prose, not for code."""
 _LANG_RE: Final = re.compile(
     r"\b(python|javascript|typescript|rust|golang|java|kotlin|swift|ruby|php|bash|shell|sql|scala|haskell|lua)\b"
     r"|(c\+\+|c#)|\bin (go|c)\b"
 )
 _NUMBER_ASK_RE: Final = re.compile(
-    r"\bhow (?:many|much (?:is|are|was|were|does|do|did|will|would|money|time|memory|space)|old|tall|far|fast"
-    r"|big|heavy|long (?:is|was|does|did|will|would))\b"
+    # "how much do you know", "how big a deal" ask for prose: only unambiguous quantity questions count.
+    r"\bhow (?:many|much (?:is|are|was|were|will|would|money|time|memory|space)|old|tall|far|fast|heavy"
+    r"|long (?:is|was|does|did|will|would))\b"
     r"|\bwhat(?: is|'s) (?:the )?(?:sum|product|total|average|mean|median|percentage|probability|square root"
     r"|area|volume|population|boiling point|melting point)\b|\bwhat percent"
     r"|\bsolve for\b|\bsolve (?:the |this )?equation|\d\s*(?:[-+*/×÷^]|\sx\s)\s*\d"
@@ -72,7 +79,7 @@ def _expected(request: CompletionRequest) -> str | None:
     query = request.query.lower()
     for noun in _CODE_NOUNS:
         if noun in query:
-            if _CODE_ASK_RE.search(query):
+            if _CODE_ASK_RE.search(query) and not _PROSE_ASK_RE.search(query):
                 return "code"
             break
     if "json" in query and _JSON_ASK_RE.search(query):

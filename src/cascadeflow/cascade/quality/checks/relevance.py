@@ -22,6 +22,11 @@ _MAX_QUERY_STEMS: Final = 40
 this" covers a fraction of them, and the coverage target below is reached on that sample."""
 
 
+def _is_follow_up(request: CompletionRequest) -> bool:
+    """A short follow-up ("make it shorter", "why?") refers to earlier turns: any answer length is fine."""
+    return any(m.role == "assistant" for m in request.messages)
+
+
 def check_relevance(
     request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
 ) -> CheckResult:
@@ -43,13 +48,13 @@ def check_relevance(
         return _RELEVANT
     if (
         len(stems) <= settings.relevance_short_query_words
-        and len(answer.split()) <= settings.relevance_short_answer_words
         and score < settings.relevance_lenient_score
+        and (len(answer.split()) <= settings.relevance_short_answer_words or _is_follow_up(request))
     ):
         return CheckResult(
             NAME,
             settings.relevance_lenient_score,
-            f"relevance: short answer to a short question ({hits} of {len(stems)} topic words); not judged",
+            f"relevance: short question, {hits} of {len(stems)} topic words; too little to judge",
         )
     missing = ", ".join([s for s in stems if not starts_a_word(lowered, s)][:4])
     return CheckResult(
