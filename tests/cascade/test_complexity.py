@@ -8,6 +8,7 @@ import pytest
 
 from cascadeflow.cascade.complexity import ComplexityDetector, ComplexityResult, ComplexitySettings
 from cascadeflow.config import COMPLEXITY_LEVELS
+from cascadeflow.errors import ConfigError
 
 DETECTOR = ComplexityDetector()
 
@@ -162,3 +163,12 @@ def test_result_is_an_immutable_value() -> None:
 def test_empty_and_whitespace_prompts_are_trivial() -> None:
     assert DETECTOR.detect("").level == "trivial"
     assert DETECTOR.detect("   \n  ").level == "trivial"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"hard_points": 9.0}, {"moderate_points": -1.0}, {"saturation_points": 0.0}, {"long_words": 500}],
+)
+def test_settings_reject_inconsistent_cut_offs(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigError):
+        ComplexitySettings(**kwargs)  # type: ignore[arg-type]

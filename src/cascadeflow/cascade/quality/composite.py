@@ -25,6 +25,7 @@ from cascadeflow.types import Completion, CompletionRequest
 PASSED_BY: Final = "composite"
 _ALL_PASSED: Final = ("all checks passed",)
 _NOTHING_APPLIED: Final = ("no check applied to this draft",)
+_DEFAULT_WEIGHT: Final = 1.0  # a check missing from CheckSettings.weights counts like relevance, the lightest
 
 
 class CompositeValidator:
@@ -44,15 +45,17 @@ class CompositeValidator:
     ) -> None:
         self.settings = settings or CheckSettings()
         weights = self.settings.weights
-        self._names = tuple(name for name, _ in checks if weights.get(name, 1.0) > 0)
-        self._checks = tuple(
-            (check, float(weights.get(name, 1.0))) for name, check in checks if weights.get(name, 1.0) > 0
-        )
-        self._users = tuple(
-            (name, validator, float(weights.get(name, self.settings.user_weight)))
-            for validator in validators
-            for name in (validator_name(validator),)
-        )
+        enabled = [(name, check, float(weights.get(name, _DEFAULT_WEIGHT))) for name, check in checks]
+        enabled = [item for item in enabled if item[2] > 0]
+        self._names = tuple(name for name, _, _ in enabled)
+        self._checks = tuple((check, weight) for _, check, weight in enabled)
+        users: list[tuple[str, ValidatorLike, float]] = []
+        for validator in validators:
+            name = validator_name(validator)
+            if name in self._names or any(name == n for n, _, _ in users):  # two lambdas: "<lambda>#2"
+                name = f"{name}#{len(users) + 1}"
+            users.append((name, validator, float(weights.get(name, self.settings.user_weight))))
+        self._users = tuple(users)
 
     @property
     def check_names(self) -> tuple[str, ...]:
@@ -72,7 +75,8 @@ class CompositeValidator:
                 results.append(result)
                 total += weight
                 weighted += weight * result.score
-                lowest = min(lowest, result.score)
+                if result.score < lowest:
+                    lowest = result.score
         if not self._users or lowest < settings.veto:
             return self._verdict(results, weighted, total, context.threshold, ())
         outcomes = [validator(request, draft, context) for _, validator, _ in self._users]

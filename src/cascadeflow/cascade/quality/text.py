@@ -115,9 +115,9 @@ def python_syntax_error(code: str) -> str | None:
     try:
         ast.parse(code)
     except SyntaxError as exc:
-        return f"line {exc.lineno}: {exc.msg}"
-    except ValueError as exc:  # e.g. source containing null bytes
-        return str(exc)
+        return exc.msg if exc.lineno is None else f"line {exc.lineno}: {exc.msg}"
+    except (ValueError, RecursionError) as exc:  # null bytes; expressions nested beyond the parser's limits
+        return f"{type(exc).__name__}: {exc}"
     return None
 
 

@@ -13,7 +13,6 @@ from typing import Final
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
 from cascadeflow.cascade.quality.text import (
     PYTHON_LINE_RE,
-    PYTHON_TAGS,
     brackets_balanced,
     fenced_blocks,
     python_syntax_error,
@@ -69,6 +68,15 @@ _NUMBER_WORDS: Final = frozenset(
 _CODE_NOUNS: Final = ("function", "class", "method", "script", "program", "snippet", "code", "implementation",
                       "decorator", "one-liner")  # fmt: skip
 """``_CODE_ASK_RE`` needs one of these nouns; most questions have none and skip the regex."""
+_LANGUAGE_ALIASES: Final = {
+    "py": "python", "py3": "python", "python3": "python", "ipython": "python", "pycon": "python",
+    "js": "javascript", "jsx": "javascript", "ts": "typescript", "tsx": "typescript", "sh": "bash",
+    "shell": "bash", "zsh": "bash", "golang": "go", "c++": "cpp", "cxx": "cpp", "rs": "rust", "rb": "ruby",
+}  # fmt: skip
+_OUTPUT_TAGS: Final = frozenset({"text", "txt", "plaintext", "output", "console", "log", "stdout"})
+"""Fences that show program output, not code: they neither satisfy nor fail a request for code."""
+_TRAILING_PROSE_LINES: Final = 3  # unfenced code is often followed by a line or two of explanation
+_CODE_OK: Final = CheckResult(NAME, 1.0, "answer_type: the code parses")
 _NON_PYTHON_HINT_RE: Final = re.compile(r"[{;]|=>|^\s*(?:function|const|let|var|fn|func|public|#include)\b", re.M)
 
 
@@ -106,10 +114,9 @@ def _check_json(answer: str, strict: bool, settings: CheckSettings) -> CheckResu
                 continue
             score = settings.answer_json_embedded_score if strict else 1.0
             return CheckResult(NAME, score, "answer_type: valid JSON in a code block")
-    start, end = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1), max(
-        text.rfind("}"), text.rfind("]")
-    )
-    if 0 <= start < end:
+    starts = [i for i in (text.find("{"), text.find("[")) if i >= 0]
+    end = max(text.rfind("}"), text.rfind("]"))
+    if starts and (start := min(starts)) < end:
         try:
             json.loads(text[start : end + 1])
             return CheckResult(NAME, settings.answer_json_embedded_score, "answer_type: JSON wrapped in prose")
@@ -118,10 +125,13 @@ def _check_json(answer: str, strict: bool, settings: CheckSettings) -> CheckResu
     return CheckResult(NAME, 0.0, f"answer_type: asked for JSON, the answer is not valid JSON ({error})")
 
 
-def _code_block_error(tag: str, code: str, query_lang: str | None) -> str | None:
-    """None when the block is plausible code in its language, else why not."""
-    lang = tag or query_lang
-    if lang is None or lang in PYTHON_TAGS:
+def _language(name: str | None) -> str | None:
+    return _LANGUAGE_ALIASES.get(name, name) if name else None
+
+
+def _code_block_error(lang: str | None, code: str) -> str | None:
+    """None when the block is plausible code in its language (Python is parsed), else why not."""
+    if lang is None or lang == "python":
         error = python_syntax_error(code)
         if error is None:
             return None
@@ -131,22 +141,33 @@ def _code_block_error(tag: str, code: str, query_lang: str | None) -> str | None
     return None if brackets_balanced(code) and code.strip() else f"{lang} code is empty or has unbalanced brackets"
 
 
-def _check_code(answer: str, query: str, settings: CheckSettings) -> CheckResult:
-    match = _LANG_RE.search(query)
-    query_lang = next((g for g in match.groups() if g), None) if match else None
-    blocks = fenced_blocks(answer)
-    if blocks:
-        errors = [_code_block_error(tag, code, query_lang) for tag, code in blocks]
-        if any(e is None for e in errors):
-            return CheckResult(NAME, 1.0, "answer_type: code block parses")
-        return CheckResult(NAME, 0.0, f"answer_type: asked for code, the code does not parse ({errors[0]})")
-    if PYTHON_LINE_RE.search(answer):
-        if python_syntax_error(answer.strip()) is None:
-            return CheckResult(NAME, 1.0, "answer_type: the answer is code that parses")
-        return CheckResult(
-            NAME, settings.answer_unfenced_code_score, "answer_type: unfenced code mixed with prose (not parsed)"
-        )
-    return CheckResult(NAME, 0.0, "answer_type: asked for code, the answer contains none")
+def _check_fenced(blocks: list[tuple[str, str]], query_lang: str | None) -> CheckResult:
+    """Pass when a block in the asked-for language (any code block if none is) is valid code."""
+    code = [(_language(tag) or query_lang, body) for tag, body in blocks if tag not in _OUTPUT_TAGS]
+    wanted = [(lang, body) for lang, body in code if query_lang is None or lang == query_lang] or code
+    errors = [_code_block_error(lang, body) for lang, body in wanted]
+    if any(e is None for e in errors):
+        return _CODE_OK
+    why = errors[0] if errors else "only output blocks"
+    return CheckResult(NAME, 0.0, f"answer_type: asked for code, the code does not parse ({why})")
+
+
+def _check_unfenced(answer: str, settings: CheckSettings) -> CheckResult:
+    """Code written without a fence: parse it from its first code line, allowing a few lines of prose after."""
+    match = PYTHON_LINE_RE.search(answer)
+    if match is None:
+        return CheckResult(NAME, 0.0, "answer_type: asked for code, the answer contains none")
+    region = answer[answer.rfind("\n", 0, match.start()) + 1 :].rstrip().splitlines()
+    error = None
+    for end in range(len(region), max(len(region) - _TRAILING_PROSE_LINES, 1) - 1, -1):
+        error = python_syntax_error("\n".join(region[:end]))
+        if error is None:
+            return _CODE_OK
+    if not answer[: match.start()].strip():  # the answer is nothing but (broken) code
+        return CheckResult(NAME, 0.0, f"answer_type: asked for code, the code does not parse ({error})")
+    return CheckResult(
+        NAME, settings.answer_unfenced_code_score, "answer_type: unfenced code mixed with prose (not parsed)"
+    )
 
 
 def check_answer_type(
@@ -162,7 +183,10 @@ def check_answer_type(
     if expected == "json":
         return _check_json(answer, request.response_format == "json", settings)
     if expected == "code":
-        return _check_code(answer, request.query.lower(), settings)
+        match = _LANG_RE.search(request.query.lower())
+        query_lang = _language(next((g for g in match.groups() if g), None)) if match else None
+        blocks = fenced_blocks(answer)
+        return _check_fenced(blocks, query_lang) if blocks else _check_unfenced(answer, settings)
     if _DIGIT_RE.search(answer) or not _NUMBER_WORDS.isdisjoint(words_of(answer.lower())):
         return _HAS_NUMBER
     return _NO_NUMBER

@@ -1,0 +1,161 @@
+"""Configuration from environment variables, for ``CascadeAgent.from_env()`` and containers.
+
+    CASCADEFLOW_MODELS="openai:gpt-4o-mini,openai:gpt-4o"         provider:name[@cost], cheapest first or any order
+    CASCADEFLOW_CODE_MODELS="openai:gpt-4o@0.005"                  tiers whose domains include "code"
+    CASCADEFLOW_<DOMAIN>_MODELS=...                                 same for math, medical, legal, finance, ...
+    CASCADEFLOW_QUALITY_THRESHOLD=0.75                              one acceptance threshold for every complexity
+    CASCADEFLOW_KPI_WEIGHTS="quality=0.5,cost=0.3,latency=0.2"      normalised to sum 1
+    CASCADEFLOW_ENABLE_DOMAIN_ROUTING=1                             1/0, true/false, yes/no, on/off
+
+``cost`` is USD per 1K tokens (as ``ModelConfig.cost``). The provider is everything before the first ``:``, so
+``ollama:llama3.1:8b`` is the model ``llama3.1:8b``; the cost is what follows the last ``@``. A model named in
+several variables is one tier whose domains are the union. Every error is a :class:`ConfigError` naming the
+variable. The functions take the environment as a mapping, so tests pass a dict.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from cascadeflow.cascade.domain import DOMAINS
+from cascadeflow.cascade.routing import KPI_NAMES, KpiWeights
+from cascadeflow.config import ModelConfig, QualityConfig
+from cascadeflow.errors import ConfigError
+
+MODELS_VAR = "CASCADEFLOW_MODELS"
+QUALITY_THRESHOLD_VAR = "CASCADEFLOW_QUALITY_THRESHOLD"
+KPI_WEIGHTS_VAR = "CASCADEFLOW_KPI_WEIGHTS"
+DOMAIN_ROUTING_VAR = "CASCADEFLOW_ENABLE_DOMAIN_ROUTING"
+_DOMAIN_MODELS_VAR = re.compile(r"CASCADEFLOW_([A-Z0-9_]+)_MODELS")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def parse_model_spec(spec: str, *, variable: str) -> tuple[str, str, float | None]:
+    """``provider:name[@cost]`` → (provider, name, cost or None)."""
+    text = spec.strip()
+    cost: float | None = None
+    if "@" in text:
+        text, _, raw_cost = text.rpartition("@")
+        try:
+            cost = float(raw_cost)
+        except ValueError:
+            raise ConfigError(variable, f"entry {spec!r}: cost after '@' must be a number, got {raw_cost!r}") from None
+        if not math.isfinite(cost) or cost < 0:
+            raise ConfigError(variable, f"entry {spec!r}: cost must be a finite number >= 0 (USD per 1K tokens)")
+    provider, sep, name = text.partition(":")
+    if not sep or not provider.strip() or not name.strip():
+        raise ConfigError(variable, f"entry {spec!r}: use provider:name[@cost], e.g. openai:gpt-4o-mini")
+    return provider.strip(), name.strip(), cost
+
+
+def _domain_variables(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(variable, domain) for every CASCADEFLOW_<DOMAIN>_MODELS, in DOMAINS order; unknown domains fail."""
+    found: dict[str, str] = {}
+    for variable in environ:
+        match = _DOMAIN_MODELS_VAR.fullmatch(variable)
+        if match is None:
+            continue
+        domain = match.group(1).lower()
+        if domain not in DOMAINS:
+            raise ConfigError(variable, f"unknown domain {domain!r}; use one of {', '.join(DOMAINS)}")
+        found[domain] = variable
+    return [(found[d], d) for d in DOMAINS if d in found]
+
+
+def models_from_env(environ: Mapping[str, str]) -> list[ModelConfig]:
+    """The tiers named by CASCADEFLOW_MODELS and CASCADEFLOW_<DOMAIN>_MODELS, merged by model name."""
+    order: list[str] = []
+    specs: dict[str, tuple[str, float | None, str]] = {}  # name -> (provider, cost, variable that set them)
+    domains: dict[str, list[str]] = {}
+    sources = [(MODELS_VAR, None), *_domain_variables(environ)]
+    for variable, domain in sources:
+        for item in environ.get(variable, "").split(","):
+            if not item.strip():
+                continue
+            provider, name, cost = parse_model_spec(item, variable=variable)
+            if name not in specs:
+                order.append(name)
+                specs[name] = (provider, cost, variable)
+                domains[name] = []
+            else:
+                specs[name] = _merge(specs[name], provider, cost, name=name, variable=variable)
+            if domain is not None and domain not in domains[name]:
+                domains[name].append(domain)
+    if not order:
+        raise ConfigError(MODELS_VAR, "set at least one model, e.g. openai:gpt-4o-mini,openai:gpt-4o")
+    models: list[ModelConfig] = []
+    for name in order:
+        provider, cost, variable = specs[name]
+        try:
+            models.append(ModelConfig(name=name, provider=provider, cost=cost, domains=tuple(domains[name])))
+        except ConfigError as exc:
+            raise ConfigError(variable, f"model {name!r}: {exc}") from exc
+    return models
+
+
+def _merge(
+    known: tuple[str, float | None, str], provider: str, cost: float | None, *, name: str, variable: str
+) -> tuple[str, float | None, str]:
+    """The same model named twice must agree on provider and on cost (when both give one)."""
+    known_provider, known_cost, known_variable = known
+    if provider != known_provider:
+        raise ConfigError(variable, f"model {name!r} has provider {provider!r} here but {known_provider!r} in "
+                                    f"{known_variable}")
+    if cost is not None and known_cost is not None and cost != known_cost:
+        raise ConfigError(variable, f"model {name!r} costs {cost} here but {known_cost} in {known_variable}")
+    return (provider, known_cost if known_cost is not None else cost, known_variable)
+
+
+def parse_kpi_weights(raw: str, *, variable: str = KPI_WEIGHTS_VAR) -> dict[str, float]:
+    """``"quality=0.5,cost=0.3,latency=0.2"`` → normalised weights."""
+    weights: dict[str, object] = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip().lower()
+        if not sep or not key:
+            raise ConfigError(variable, f"entry {item.strip()!r}: use name=value with names {', '.join(KPI_NAMES)}")
+        if key in weights:
+            raise ConfigError(variable, f"{key!r} is given twice")
+        try:
+            weights[key] = float(value)
+        except ValueError:
+            raise ConfigError(f"{variable}[{key!r}]", f"must be a number, got {value.strip()!r}") from None
+    parsed = KpiWeights.parse(weights, field=variable)
+    return {"quality": parsed.quality, "cost": parsed.cost, "latency": parsed.latency}
+
+
+def parse_bool(raw: str, *, variable: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(variable, f"must be one of {sorted(_TRUE | _FALSE)}, got {raw!r}")
+
+
+def parse_threshold(raw: str, *, variable: str = QUALITY_THRESHOLD_VAR) -> QualityConfig:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(variable, f"must be a number between 0 and 1, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(variable, f"must be between 0 and 1, got {value}")
+    return QualityConfig.uniform(value)
+
+
+def agent_kwargs_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Keyword arguments for ``CascadeAgent(**kwargs)``: ``models`` always, the others only when set."""
+    kwargs: dict[str, Any] = {"models": models_from_env(environ)}
+    if environ.get(QUALITY_THRESHOLD_VAR, "").strip():
+        kwargs["quality_config"] = parse_threshold(environ[QUALITY_THRESHOLD_VAR])
+    if environ.get(KPI_WEIGHTS_VAR, "").strip():
+        kwargs["kpi_weights"] = parse_kpi_weights(environ[KPI_WEIGHTS_VAR])
+    if environ.get(DOMAIN_ROUTING_VAR, "").strip():
+        kwargs["enable_domain_routing"] = parse_bool(environ[DOMAIN_ROUTING_VAR], variable=DOMAIN_ROUTING_VAR)
+    return kwargs
