@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cascadeflow.cascade.quality.verifier_scoring import ScoringSettings
 from cascadeflow.local_defaults import local_agent
 
 Kind = Literal["fact", "number", "code"]
@@ -176,6 +177,7 @@ class Row:
     started_at_drafter: bool
     decided_by: str
     signals: dict[str, float]
+    complexity: str
     cascade_s: float
     alone_s: float
     cascade_tokens: int
@@ -193,23 +195,27 @@ async def _timed(agent: Any, text: str, max_tokens: int) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
-async def run_bench(max_tokens: int) -> list[Row]:
-    cascade = local_agent()
+async def run_bench(max_tokens: int, shortcut: bool) -> list[Row]:
+    scoring = ScoringSettings() if shortcut else ScoringSettings(self_check_levels=())
+    cascade = local_agent(scoring=scoring)
     alone = local_agent(enable_cascade=False)  # same models (shared pool), top tier only
     for tier in cascade.engine.tiers:
         await tier.provider.load()  # type: ignore[attr-defined]
+    # Two passes, not interleaved: otherwise the 1.5B would find each prompt already in its KV cache from
+    # scoring that very query, which flatters "alone". Each pass keeps only its own history.
+    cascaded = [await _timed(cascade, q.text, max_tokens) for q in QUERIES]
+    print("cascade pass done", flush=True)
     rows = []
-    for i, q in enumerate(QUERIES, start=1):
-        c, c_s = await _timed(cascade, q.text, max_tokens)
+    for i, (q, (c, c_s)) in enumerate(zip(QUERIES, cascaded, strict=True), start=1):
         a, a_s = await _timed(alone, q.text, max_tokens)
         verdict = c.steps[0].verdict
         rows.append(Row(
             q.group, q.kind, q.text, c.model_used, c.draft_accepted, c.steps[0].tier == 0,
-            verdict.decided_by if verdict else "", dict(verdict.scores) if verdict else {}, c_s, a_s,
+            verdict.decided_by if verdict else "", dict(verdict.scores) if verdict else {}, c.complexity, c_s, a_s,
             c.output_tokens, a.output_tokens, agree(q, c.content, a.content), correct(q, c.content),
             correct(q, a.content), c.content, a.content,
         ))
-        print(f"[{i:2}/{len(QUERIES)}] {q.group:6} {c.model_used:20} kept={c.draft_accepted!s:5} "
+        print(f"[{i:2}/{len(QUERIES)}] {q.group:6} {c.complexity:8} {c.model_used:20} kept={c.draft_accepted!s:5} "
               f"{c_s:5.1f}s vs {a_s:5.1f}s agree={rows[-1].agree} | {q.text[:50]}", flush=True)
     return rows
 
@@ -273,8 +279,9 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=200)
     parser.add_argument("--json", type=Path, default=RESULTS / "local_cascade.json")
     parser.add_argument("--png", type=Path, default=RESULTS / "local_cascade.png")
+    parser.add_argument("--no-shortcut", action="store_true", help="always ask the verifier (for calibration)")
     args = parser.parse_args()
-    rows = asyncio.run(run_bench(args.max_tokens))
+    rows = asyncio.run(run_bench(args.max_tokens, shortcut=not args.no_shortcut))
     summary = summarize(rows)
     print_table(summary)
     args.json.parent.mkdir(parents=True, exist_ok=True)

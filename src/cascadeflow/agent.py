@@ -24,6 +24,7 @@ from cascadeflow.providers.registry import ProviderRegistry, default_registry
 from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec, normalize_messages
 
 if TYPE_CHECKING:
+    from cascadeflow.cascade.domain import DomainDetector
     from cascadeflow.cascade.streaming import StreamEvent
 
 
@@ -71,6 +72,9 @@ class CascadeAgent:
         enable_streaming: ``run`` drives the providers' streaming API and reports each
             :class:`~cascadeflow.cascade.streaming.StreamEvent` to its ``on_event`` callback as it happens
             (same decisions and result as the non-streaming path). ``stream`` is available either way.
+        kpi_weights: ``{"quality": .., "cost": .., "latency": ..}`` objective for choosing the start tier.
+        enable_domain_routing: detect the query's domain and prefer tiers whose ``domains`` list it.
+        domain_detector: replaces the built-in rule-based domain detector.
         verbose: log every step's decision to the ``cascadeflow`` logger (stderr).
     """
 
@@ -87,6 +91,9 @@ class CascadeAgent:
         validator: Validator | None = None,
         tier_validators: Mapping[str, Validator] | None = None,
         complexity_detector: ComplexityDetectorLike | None = None,
+        kpi_weights: Mapping[str, float] | None = None,
+        enable_domain_routing: bool = False,
+        domain_detector: DomainDetector | None = None,
         enable_streaming: bool = False,
         verbose: bool = False,
     ) -> None:
@@ -106,11 +113,38 @@ class CascadeAgent:
             max_escalations=max_escalations,
             **({"start_tiers": dict(start_tiers)} if start_tiers is not None else {}),
         )
+        routing = None
+        if kpi_weights is not None or enable_domain_routing:
+            from cascadeflow.cascade.routing import KpiWeights, RoutingPolicy
+
+            weights = None if kpi_weights is None else KpiWeights.parse(kpi_weights)
+            routing = RoutingPolicy(weights, enable_domain_routing=enable_domain_routing)
+        if enable_domain_routing and domain_detector is None:
+            from cascadeflow.cascade.domain import DomainDetector
+
+            domain_detector = DomainDetector()
         self.engine = CascadeEngine(
-            tiers, validator=validator, quality=self.quality_config, complexity=complexity_detector, options=options
+            tiers,
+            validator=validator,
+            quality=self.quality_config,
+            complexity=complexity_detector,
+            options=options,
+            routing=routing,
+            domain_detector=domain_detector if enable_domain_routing else None,
         )
         self.enable_streaming = enable_streaming
         self.verbose = verbose
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> CascadeAgent:
+        """Build from ``CASCADEFLOW_*`` environment variables (see :mod:`cascadeflow.env_config`)."""
+        import os
+
+        from cascadeflow.env_config import agent_kwargs_from_env
+
+        kwargs = agent_kwargs_from_env(os.environ if environ is None else environ)
+        kwargs.update(overrides)
+        return cls(**kwargs)
 
     @property
     def models(self) -> tuple[ModelConfig, ...]:

@@ -101,10 +101,12 @@ def test_distinct_hits_per_rule_are_capped() -> None:
     assert uncapped.scores["medical"] == 6 * weight
 
 
-def test_only_the_first_max_chars_are_read() -> None:
-    text = "Hello there, " + "x " * 100 + "translate this into French"
-    assert DomainDetector(DomainSettings(max_chars=20)).detect(text).domain == "general"
-    assert DomainDetector().detect(text).domain == "translation"
+def test_only_the_head_and_tail_of_a_long_prompt_are_read() -> None:
+    middle = "Hello there, " + "x " * 100 + "translate this into French " + "y " * 100 + "thanks"
+    assert DomainDetector(DomainSettings(max_chars=20, tail_chars=20)).detect(middle).domain == "general"
+    assert DomainDetector(DomainSettings(max_chars=2000)).detect(middle).domain == "translation"
+    question_last = "z " * 2000 + "Translate the text above into French."
+    assert DomainDetector().detect(question_last).domain == "translation"
 
 
 def test_a_zero_weight_switches_a_rule_off() -> None:
@@ -232,3 +234,21 @@ def test_cli_prints_the_table_and_writes_json(tmp_path: Path, capsys: pytest.Cap
     result = json.loads(out.read_text())
     assert result["split"] == "test" and result["total"] == 2 and result["accuracy"] == 1.0
     assert result["us_per_call"] > 0
+
+
+def test_bench_domains_command(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from cascadeflow.cli import domains_cmd
+
+    app = typer.Typer()
+    app.callback()(lambda: None)  # keep sub-command mode with a single command
+    domains_cmd.register(app)
+    data = tmp_path / "set.jsonl"
+    domain_eval.write_cases(data, {}, [domain_eval.Case("t", "test", "code", "hand", "Write a Python function.")])
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(app, ["bench-domains", "--data", str(data), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "overall accuracy: 1/1 = 100.0%" in result.output
+    assert json.loads(out.read_text())["accuracy"] == 1.0

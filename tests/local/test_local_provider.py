@@ -88,7 +88,7 @@ async def test_complete_reports_real_usage_and_is_deterministic(provider: LocalL
     first = await provider.complete(request())
     second = await provider.complete(request())
     assert first.content.strip() and first.content == second.content
-    assert first.model == SMOL and first.logprobs is None
+    assert first.model == SMOL
     loaded = provider.pool.get(provider.settings)
     assert first.usage.input_tokens == len(_prompt_ids(loaded, [m.to_openai() for m in request().messages]))
     assert 0 < first.usage.output_tokens <= 24
@@ -141,10 +141,21 @@ async def test_score_returns_one_logprob_per_token(provider: LocalLlamaProvider)
 
 
 @pytest.mark.local_model
-async def test_logprobs_are_computed_only_when_asked(provider: LocalLlamaProvider) -> None:
-    done = await provider.complete(request(logprobs=True))
-    assert done.logprobs is not None
+async def test_greedy_answers_carry_their_sampling_logprobs(provider: LocalLlamaProvider) -> None:
+    done = await provider.complete(request())
+    assert done.logprobs is not None and len(done.logprobs) == done.usage.output_tokens
     assert "".join(t.token for t in done.logprobs) == done.content
+    scored = await provider.score(request().messages, done.content)
+    assert [t.logprob for t in done.logprobs] == pytest.approx([t.logprob for t in scored], abs=0.5)
+
+
+@pytest.mark.local_model
+async def test_sampled_answers_have_logprobs_only_when_asked(provider: LocalLlamaProvider) -> None:
+    plain = await provider.complete(request(temperature=0.8))
+    assert plain.logprobs is None
+    asked = await provider.complete(request(temperature=0.8, logprobs=True))
+    assert asked.logprobs is not None
+    assert "".join(t.token for t in asked.logprobs) == asked.content
 
 
 @pytest.mark.local_model

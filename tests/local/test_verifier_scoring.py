@@ -135,6 +135,29 @@ async def test_async_rule_validators_are_awaited() -> None:
     assert verdict.passed and verdict.decided_by == "verifier"
 
 
+def _confident_draft(prob: float) -> Completion:
+    return Completion("Paris.", "drafter", logprobs=tuple(TokenLogprob(t, math.log(prob)) for t in ("Par", "is", ".")))
+
+
+async def test_simple_query_with_a_sure_drafter_skips_the_verifier() -> None:
+    scorer = FakeScorer(scored([0.1, 0.1]))
+    ctx = ValidationContext(complexity="simple", threshold=0.7, next_provider=scorer)
+    verdict = await ScoringVerifier(FakeRules())(REQUEST, _confident_draft(0.97), ctx)
+    assert verdict.passed and verdict.decided_by == "draft_confidence"
+    assert scorer.scored == []
+    assert verdict.scores["draft_likelihood"] == pytest.approx(0.97)
+
+
+@pytest.mark.parametrize(("complexity", "prob"), [("hard", 0.97), ("simple", 0.6)])
+async def test_hard_query_or_unsure_drafter_goes_to_the_verifier(complexity: str, prob: float) -> None:
+    scorer = FakeScorer(scored([0.1, 0.1]))
+    ctx = ValidationContext(complexity=complexity, threshold=0.7, next_provider=scorer)
+    verdict = await ScoringVerifier(FakeRules())(REQUEST, _confident_draft(prob), ctx)
+    assert len(scorer.scored) == 1
+    assert not verdict.passed and verdict.decided_by == "verifier:likelihood"
+    assert {"draft_likelihood", "draft_tail", "verifier_likelihood"} <= set(verdict.scores)
+
+
 def test_summarize_without_top_choices_has_no_agreement() -> None:
     stats = summarize([TokenLogprob("a", math.log(0.5)), TokenLogprob("b", math.log(0.125))], quantile=0.05)
     assert stats.agreement is None

@@ -129,15 +129,17 @@ class DomainSettings:
     """Confidence reported for ``general`` when it wins only because nothing else scored."""
     word_problem_min_numbers: int = 2
     """A quantity question ("how many", "in total") with at least this many numbers is a math word problem."""
-    max_chars: int = 4000
-    """Only the first characters are scanned: the task is stated up front, and cost stays bounded."""
+    max_chars: int = 1500
+    """Only the first ``max_chars`` and the last ``tail_chars`` characters are scanned: a long prompt states
+    its task at the start or the end (a question after pasted text), and the cost stays bounded."""
+    tail_chars: int = 500
 
     def __post_init__(self) -> None:
         for rule_id, weight in self.weights.items():
             if rule_id not in RULE_IDS:
                 raise ConfigError(f"DomainSettings.weights[{rule_id!r}]", f"unknown rule; known: {sorted(RULE_IDS)}")
             _check_number(f"DomainSettings.weights[{rule_id!r}]", weight)
-        for name in ("max_hits_per_rule", "word_problem_min_numbers", "max_chars"):
+        for name in ("max_hits_per_rule", "word_problem_min_numbers", "max_chars", "tail_chars"):
             _check_number(f"DomainSettings.{name}", getattr(self, name), integer=True, lo=1)
         for name in ("min_score", "confidence_smoothing", "fallback_confidence"):
             _check_number(f"DomainSettings.{name}", getattr(self, name))
@@ -223,7 +225,8 @@ class DomainDetector:
 
     def detect(self, text: str) -> DomainResult:
         """Classify one request text (usually the last user message)."""
-        sample = text[: self.settings.max_chars]
+        head, tail = self.settings.max_chars, self.settings.tail_chars
+        sample = text if len(text) <= head + tail else f"{text[:head]}\n{text[-tail:]}"
         lower = sample.lower().replace("’", "'")
         tokens = self._token.findall(lower)
         words = set(tokens)
@@ -248,7 +251,7 @@ class DomainDetector:
         for pattern in self._patterns:
             if pattern.gate is not None and pattern.gate.isdisjoint(words):
                 continue
-            if pattern.rule_id == "translation.script" and lower.isascii():
+            if pattern.rule_id == "translation.script" and lower.isascii():  # no non-Latin script here
                 continue
             subject = sample if pattern.case_sensitive else lower
             if pattern.anchored:

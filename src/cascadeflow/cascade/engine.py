@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cascadeflow.cascade.quality.base import ValidationContext, Validator, Verdict
 from cascadeflow.cascade.result import Action, CascadeResult, StepRecord
@@ -21,6 +21,10 @@ from cascadeflow.errors import AllTiersFailedError, Attempt, ConfigError, Malfor
 from cascadeflow.pricing import Price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.types import Completion, CompletionRequest
+
+if TYPE_CHECKING:
+    from cascadeflow.cascade.domain import DomainDetector, DomainResult
+    from cascadeflow.cascade.routing import RoutingPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,8 @@ class CascadeEngine:
         quality: QualityConfig,
         complexity: ComplexityDetectorLike,
         options: CascadeOptions | None = None,
+        routing: RoutingPolicy | None = None,
+        domain_detector: DomainDetector | None = None,
     ) -> None:
         if not tiers:
             raise ConfigError("models", "a cascade needs at least one model")
@@ -96,16 +102,20 @@ class CascadeEngine:
         self.quality = quality
         self.complexity = complexity
         self.options = options or CascadeOptions()
+        self.routing = routing
+        self.domain_detector = domain_detector
 
     # ----------------------------------------------------------------- planning
-    def plan(self, complexity: str) -> tuple[int, ...]:
-        """Tier indices to try, in order, for a query of this complexity."""
+    def plan(self, complexity: str, domain: str | None = None) -> tuple[int, ...]:
+        """Tier indices to try, in order, for a query of this complexity (and domain, with routing on)."""
         top = len(self.tiers) - 1
         if not self.options.enable_cascade:
             return (top,)
         start = self.options.start_tiers.get(complexity, 0)
-        start = start + len(self.tiers) if start < 0 else start
-        return tuple(range(min(max(start, 0), top), top + 1))
+        start = min(max(start + len(self.tiers) if start < 0 else start, 0), top)
+        if self.routing is None:
+            return tuple(range(start, top + 1))
+        return self.routing.plan(self.tiers, complexity, domain, start)
 
     def threshold(self, tier: Tier, complexity: str) -> float:
         if tier.config.quality_threshold is not None:
@@ -147,7 +157,9 @@ class CascadeEngine:
         """Classify the request and plan the tiers; the state then records every step of this run."""
         started = time.perf_counter()
         detected = self.complexity.detect(request.query)
-        return RunState(request=request, detected=detected, plan=self.plan(detected.level), started=started)
+        domain = None if self.domain_detector is None else self.domain_detector.detect(request.query)
+        plan = self.plan(detected.level, None if domain is None else domain.domain)
+        return RunState(request=request, detected=detected, plan=plan, started=started, domain=domain)
 
     async def run(self, request: CompletionRequest) -> CascadeResult:
         state = self.start(request)
@@ -272,6 +284,7 @@ class CascadeEngine:
             draft_accepted=accepted,
             complexity=state.detected.level,
             complexity_signals=tuple(state.detected.signals),
+            domain=None if state.domain is None else state.domain.domain,
             reason=_summarize(steps),
             latency_ms=(time.perf_counter() - state.started) * 1000.0,
             cost=spent,
@@ -317,3 +330,4 @@ class RunState:
     attempts: list[Attempt] = field(default_factory=list)
     drafts: list[Completion] = field(default_factory=list)
     escalations: int = 0
+    domain: DomainResult | None = None

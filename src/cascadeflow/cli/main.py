@@ -11,6 +11,7 @@ _COMMAND_MODULES = (
     "cascadeflow.cli.bench_cmd",
     "cascadeflow.cli.calibrate_cmd",
     "cascadeflow.cli.models_cmd",
+    "cascadeflow.cli.domains_cmd",
 )
 
 

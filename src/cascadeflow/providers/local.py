@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 PROVIDER = "local"
 INSTALL_HINT = 'the local provider needs llama-cpp-python: pip install "cascadeflow[local]"'
+SCORING_CHUNK_TOKENS = 64
+"""Tokens per scoring batch. Every position's logits are kept (vocab x 4 bytes each: 0.6 MB for Qwen), so 64
+bounds llama.cpp's output buffer and our numpy temporaries to ~40 MB each while batches stay efficient."""
 
 
 def _default_threads() -> int:
@@ -46,7 +49,7 @@ class LocalSettings:
     n_batch: int = 512
     """Prompt tokens decoded per llama.cpp batch (llama.cpp's default; also the scoring chunk size)."""
     max_tokens: int = 512
-    """Answer length cap when the request gives none: bounds a runaway answer to a few seconds of CPU."""
+    """Answer length cap when the request gives none: bounds a runaway answer to well under a minute of CPU."""
     temperature: float = 0.0
     """Greedy by default, so the same prompt gives the same draft and the same verdict."""
     seed: int = 0
@@ -261,13 +264,17 @@ class LocalLlamaProvider:
             kwargs["response_format"] = {"type": "json_object"}
         return kwargs
 
-    def _call(self, loaded: LoadedModel, kwargs: dict[str, Any], stream: bool) -> tuple[int, Any]:
+    def _call(
+        self, loaded: LoadedModel, kwargs: dict[str, Any], stream: bool, trace: _GreedyTrace | None = None
+    ) -> tuple[int, Any]:
         """Check the prompt fits, then generate; returns the prompt's token count and llama's response."""
         prompt_tokens = len(_prompt_ids(loaded, kwargs["messages"]))
         room = _capacity(loaded.llm) - prompt_tokens
         if room <= 0:
             raise _too_long(prompt_tokens, loaded)
         kwargs = {**kwargs, "max_tokens": min(kwargs["max_tokens"], room)}
+        if trace is not None:
+            kwargs["logits_processor"] = [trace]
         try:
             return prompt_tokens, loaded.llm.create_chat_completion(stream=stream, **kwargs)
         except ValueError as exc:
@@ -278,12 +285,18 @@ class LocalLlamaProvider:
         kwargs = self._kwargs(request)
         started = time.perf_counter()
         loaded = self.pool.get(self.settings)
+        # Greedy answers get their logprobs for free at sampling time; sampled ones only when asked (re-scored).
+        trace = _GreedyTrace() if kwargs["temperature"] == 0 and "response_format" not in kwargs else None
         with loaded.lock:
-            _, response = self._call(loaded, kwargs, stream=False)
+            _, response = self._call(loaded, kwargs, stream=False, trace=trace)
             choice = response["choices"][0]
             content = choice["message"].get("content") or ""
-            logprobs = _score_locked(loaded, request.messages, content) if request.logprobs and content else None
-        usage = response["usage"]
+            usage = response["usage"]
+            logprobs = None
+            if trace is not None and content:
+                logprobs = trace.logprobs(loaded.llm, int(usage["completion_tokens"]))
+            elif request.logprobs and content:
+                logprobs = _score_locked(loaded, request.messages, content)
         return Completion(
             content=content,
             model=self.model,
@@ -345,6 +358,28 @@ class LocalLlamaProvider:
     async def aclose(self) -> None:
         """Nothing to release per provider: loaded models belong to the pool (see :meth:`ModelPool.close`)."""
         return None
+
+
+class _GreedyTrace:
+    """A llama-cpp-python logits processor that records each greedy step's chosen token and its logprob."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[int, float]] = []
+
+    def __call__(self, input_ids: Any, logits: Any) -> Any:
+        import numpy as np
+
+        peak = float(logits.max())
+        log_z = peak + float(np.log(np.exp(logits - peak).sum()))
+        self.steps.append((int(logits.argmax()), peak - log_z))
+        return logits
+
+    def logprobs(self, llm: Any, count: int) -> tuple[TokenLogprob, ...]:
+        """The first ``count`` steps (the last sampled token, end-of-turn, is not part of the answer)."""
+        return tuple(
+            TokenLogprob(bytes(llm.detokenize([token])).decode("utf-8", errors="replace"), logprob)
+            for token, logprob in self.steps[:count]
+        )
 
 
 def _pump_chunks(parts: Iterator[Any], stop: threading.Event, prompt_tokens: int, put: Any) -> None:
@@ -409,16 +444,20 @@ def _score_locked(loaded: LoadedModel, messages: Sequence[Message], text: str) -
     target: list[int] = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
     if len(prompt) + len(target) > _capacity(llm):
         raise _too_long(len(prompt) + len(target), loaded)
-    llm.reset()
-    llm.eval(prompt[:-1])
+    prefix = prompt[:-1]
+    seen = llm.input_ids[: min(llm.n_tokens, len(prefix))]
+    differs = np.nonzero(seen != np.asarray(prefix[: len(seen)], dtype=seen.dtype))[0]
+    llm.n_tokens = int(differs[0]) if differs.size else len(seen)  # reuse the cached prompt prefix
+    llm.eval(prefix[llm.n_tokens :])  # also drops stale cache entries past the reused prefix
     tail = prompt[-1:] + target[:-1]
     n_vocab = llm.n_vocab()
-    batch = llama_cpp.llama_batch_init(llm.n_batch, 0, 1)
+    step = min(SCORING_CHUNK_TOKENS, llm.n_batch)
+    batch = llama_cpp.llama_batch_init(step, 0, 1)
     lps: list[float] = []
     tops: list[float] = []
     try:
-        for start in range(0, len(tail), llm.n_batch):
-            chunk = tail[start : start + llm.n_batch]
+        for start in range(0, len(tail), step):
+            chunk = tail[start : start + step]
             n_past = llm.n_tokens
             batch.n_tokens = len(chunk)
             for i, token in enumerate(chunk):

@@ -38,12 +38,23 @@ class ScoringSettings:
     min_tail: float = 0.01
     """Probability floor at that quantile: a token the verifier gives under 1% is usually a wrong fact or
     number, not a matter of style."""
+    self_check_levels: tuple[str, ...] = ("trivial", "simple")
+    """Complexity levels where a draft its own model is sure of is kept without asking the verifier. On CPU,
+    scoring costs the verifier a prefill of prompt + draft, about as long as it takes to answer a short
+    question itself, so it is spent where drafts are likely to be wrong."""
+    self_min_likelihood: float = 0.90
+    """Drafter's own geometric-mean token probability needed for that shortcut: near-certain, not merely fluent."""
+    self_min_tail: float = 0.30
+    """Drafter's own tail-quantile token probability for the shortcut: no token it hesitated over (a guessed
+    number or name)."""
     rule_gate_threshold: float = 0.5
     """The rule checks only gate obvious defects when a verifier is available, so they run with this lower
     threshold (the verifier judges the rest); without a verifier the configured threshold applies."""
 
     def __post_init__(self) -> None:
-        for name in ("min_likelihood", "min_agreement", "tail_quantile", "min_tail", "rule_gate_threshold"):
+        names = ("min_likelihood", "min_agreement", "tail_quantile", "min_tail", "self_min_likelihood",
+                 "self_min_tail", "rule_gate_threshold")
+        for name in names:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
                 raise ConfigError(f"ScoringSettings.{name}", f"must be a number between 0 and 1, got {value!r}")
@@ -102,6 +113,10 @@ class ScoringVerifier:
         gate = await self._rules(request, draft, gate_context)
         if not gate.passed:
             return _note(gate, "rejected by the rule checks before scoring")
+        own = self._own_confidence(draft, context, gate)
+        if own.passed:
+            return own
+        gate = replace(gate, checks=own.checks)
         try:
             tokens = await scorer.score(request.messages, draft.content)  # type: ignore[union-attr]
             stats = summarize(tokens, self.settings.tail_quantile)
@@ -109,6 +124,24 @@ class ScoringVerifier:
             verdict = await self._rules(request, draft, context)
             return _note(verdict, f"verifier scoring failed ({type(exc).__name__}: {exc}); rules decide")
         return self._verdict(stats, gate, getattr(scorer, "model", ""))
+
+    def _own_confidence(self, draft: Completion, context: ValidationContext, gate: Verdict) -> Verdict:
+        """Keep a simple query's draft when its own model was near-certain of every token (no verifier call)."""
+        s = self.settings
+        if not draft.logprobs:
+            return replace(gate, passed=False)
+        stats = summarize(draft.logprobs, s.tail_quantile)
+        checks = (
+            *gate.checks,
+            CheckResult("draft_likelihood", stats.likelihood, f"drafter's token probability {stats.likelihood:.3f}"),
+            CheckResult("draft_tail", stats.tail, f"drafter's own {s.tail_quantile:.0%}-quantile {stats.tail:.3f}"),
+        )
+        sure = stats.likelihood >= s.self_min_likelihood and stats.tail >= s.self_min_tail
+        if not sure or context.complexity not in s.self_check_levels:
+            return replace(gate, passed=False, checks=checks)
+        reason = (f"{context.complexity} query and the drafter is sure of its answer (token probability "
+                  f"{stats.likelihood:.3f}, tail {stats.tail:.3f}); not sent to the verifier")
+        return Verdict(stats.likelihood, True, (reason,), checks, "draft_confidence", s.self_min_likelihood)
 
     def _verdict(self, stats: ScoreStats, gate: Verdict, scorer: str) -> Verdict:
         s = self.settings

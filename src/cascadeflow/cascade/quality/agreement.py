@@ -1,0 +1,288 @@
+"""Agreement: accept a draft when it says the same thing as earlier tiers' drafts of the same request.
+
+Two cheap models that independently reach the same answer are right far more often than either alone, so
+"ask a second cheap model and compare" is often worth more than any check of one draft. Answers are compared
+after normalising them for the kind of question:
+
+* ``choice`` — multiple choice: "B", "B)", "(B) house", "Answer: B", "option 2" or the option's own text all
+  become the option's position (letter and number labels both work, e.g. winogrande's option 1/2);
+* ``number`` — the final number ("#### 18", "the answer is $18.00", "\\boxed{18}", else the last number);
+* ``code`` — the Python AST with docstrings, examples and identifier names normalised away. Behavioural
+  comparison (running both) would need a sandbox for untrusted code, so it is deliberately not done here;
+* ``text`` — lower-cased words without punctuation.
+
+``kind="auto"`` picks the kind from the question. The engine passes earlier drafts in
+``ValidationContext.previous``; ``peers`` restricts the comparison to drafts of the named models.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Final, Literal, TypeAlias
+
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict
+from cascadeflow.cascade.quality.text import fenced_blocks
+from cascadeflow.errors import ConfigError
+from cascadeflow.types import Completion, CompletionRequest
+
+AnswerKind: TypeAlias = Literal["auto", "choice", "number", "code", "text"]
+ANSWER_KINDS: Final[tuple[str, ...]] = ("auto", "choice", "number", "code", "text")
+NAME: Final = "agreement"
+
+_OPTION_LINE_RE: Final = re.compile(r"^[ \t]*\(?([A-H]|[1-9])[).:][ \t]+(\S[^\n]*)$", re.M)
+_BARE_LABEL_RE: Final = re.compile(r"^\(?([A-H]|[1-9])\)?[.:)]?$")
+_LEADING_LABEL_RE: Final = re.compile(r"^\(?([A-H])(?:[).:]|\s*$|\s+[-–]\s)")
+_STATED_LABEL_RE: Final = re.compile(
+    r"(?i:\b(?:answer|option|choice)\b)\s*(?:(?i:is)\s*)?:?\s*\(?([A-H]|[1-9])\b(?![.,]\d)"
+)
+_MIN_OPTION_PREFIX: Final = 3
+"""A truncated answer ("Rober" for "Robert") names an option when at least this many characters match."""
+
+_FINAL_NUMBER_RES: Final = (
+    re.compile(r"####\s*\$?\s*(-?[\d,]*\.?\d+)"),
+    re.compile(r"\\boxed\{\s*\$?(-?[\d,]*\.?\d+)"),
+    re.compile(r"(?i:answer is)\s*:?\s*\$?\s*(-?[\d,]*\.?\d+)"),
+)
+_NUMBER_RE: Final = re.compile(r"-?\d[\d,]*\.?\d*|-?\.\d+")
+_CODE_ASK_RE: Final = re.compile(
+    r"(?i:\b(?:write|implement|create|define)\b[^.?!\n]{0,60}?\b(?:function|class|method|program|script)s?\b)"
+)
+_MIN_NUMBERS_FOR_MATH: Final = 2
+"""A question quoting at least two numbers (and no options or code) is treated as a calculation."""
+_PY_BLOCK_RE: Final = re.compile(r"\[PYTHON\](.*?)(?:\[/PYTHON\]|\Z)", re.S)
+_PYTHON_FENCE_TAGS: Final = frozenset({"", "python", "py", "python3", "py3"})
+_WORD_RE: Final = re.compile(r"[a-z0-9]+")
+
+
+# ------------------------------------------------------------------------------------------ options
+@lru_cache(maxsize=4096)
+def parse_options(query: str) -> tuple[tuple[str, str], ...]:
+    """The ``(label, text)`` options of the *last* multiple-choice block in the question (few-shot prompts
+    repeat earlier questions first); empty when there is no block of two or more consecutive labels."""
+    runs: list[list[tuple[str, str]]] = []
+    for match in _OPTION_LINE_RE.finditer(query):
+        label, text = match.group(1), match.group(2).strip()
+        if label in ("A", "1"):
+            runs.append([(label, text)])
+        elif runs and _next_label(runs[-1][-1][0]) == label:
+            runs[-1].append((label, text))
+    complete = [run for run in runs if len(run) >= 2]
+    return tuple(complete[-1]) if complete else ()
+
+
+def _next_label(label: str) -> str:
+    return chr(ord(label) + 1)
+
+
+def _position(label: str, options: tuple[tuple[str, str], ...]) -> int | None:
+    for i, (own, _) in enumerate(options):
+        if own == label:
+            return i
+    if not options:
+        return ord(label) - ord("A") if label.isalpha() else int(label) - 1
+    numeric = options[0][0].isdigit()
+    if label.isdigit() and not numeric:
+        index = int(label) - 1  # "option 2" for lettered options
+    elif label.isalpha() and numeric:
+        index = ord(label) - ord("A")
+    else:
+        return None
+    return index if 0 <= index < len(options) else None
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD_RE.findall(text.lower()))
+
+
+def normalize_choice(answer: str, query: str) -> str | None:
+    """The chosen option's position as text ("0" for the first option), or None when no option is named."""
+    options = parse_options(query)
+    text = answer.strip()
+    for regex in (_BARE_LABEL_RE, _LEADING_LABEL_RE, _STATED_LABEL_RE):
+        match = regex.match(text) if regex is not _STATED_LABEL_RE else regex.search(text)
+        if match:
+            index = _position(match.group(1), options)
+            if index is not None:
+                return str(index)
+    said = _words(text)
+    if len(said) < _MIN_OPTION_PREFIX:
+        return None
+    hits = [i for i, (_, option) in enumerate(options) if _words(option).startswith(said) or said == _words(option)]
+    return str(hits[0]) if len(hits) == 1 else None
+
+
+# ------------------------------------------------------------------------------------------ numbers
+def final_number(answer: str) -> str | None:
+    """The answer's final number, canonical ("18.00" → "18", "1,000" → "1000"), or None."""
+    for regex in _FINAL_NUMBER_RES:
+        found = regex.findall(answer)
+        if found:
+            return _canonical_number(found[-1])
+    numbers = _NUMBER_RE.findall(answer)
+    return _canonical_number(numbers[-1]) if numbers else None
+
+
+def _canonical_number(raw: str) -> str | None:
+    try:
+        value = Decimal(raw.replace(",", "").rstrip("."))
+    except InvalidOperation:
+        return None
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+# ------------------------------------------------------------------------------------------ code
+def extract_python(answer: str) -> str | None:
+    """The answer's Python code (longest fenced or ``[PYTHON]`` block, else the whole text) if it parses."""
+    blocks = [code for lang, code in fenced_blocks(answer) if lang in _PYTHON_FENCE_TAGS]
+    blocks += _PY_BLOCK_RE.findall(answer)
+    candidates = [*sorted(blocks, key=len, reverse=True), answer]
+    for code in candidates:
+        try:
+            ast.parse(code)
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        return code
+    return None
+
+
+def normalize_code(answer: str) -> str | None:
+    """A canonical dump of the answer's Python definitions: two answers that differ only in names,
+    docstrings, comments, formatting or example calls normalise to the same text."""
+    code = extract_python(answer)
+    if code is None:
+        return None
+    tree = ast.parse(code)
+    kept = [node for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)]
+    body = kept or tree.body
+    if not body:
+        return None
+    module = ast.Module(body=[_strip_docstrings(node) for node in body], type_ignores=[])
+    return ast.dump(_Renamer().visit(module), annotate_fields=False, include_attributes=False)
+
+
+def _strip_docstrings(node: ast.stmt) -> ast.stmt:
+    for inner in ast.walk(node):
+        body = getattr(inner, "body", None)
+        if isinstance(body, list) and len(body) > 1 and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                del body[0]
+    return node
+
+
+_BUILTIN_NAMES: Final = frozenset(dir(builtins))
+
+
+class _Renamer(ast.NodeTransformer):
+    """Renames user-chosen identifiers to v0, v1, ... in order of first appearance (builtins stay)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    def _rename(self, name: str) -> str:
+        if name in _BUILTIN_NAMES:
+            return name
+        return self.names.setdefault(name, f"v{len(self.names)}")
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        node.id = self._rename(node.id)
+        return node
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        node.arg = self._rename(node.arg)
+        node.annotation = None
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        node.name = self._rename(node.name)
+        node.returns = None
+        self.generic_visit(node)
+        return node
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AsyncFunctionDef:
+        node.name = self._rename(node.name)
+        node.returns = None
+        self.generic_visit(node)
+        return node
+
+
+# ------------------------------------------------------------------------------------------ dispatch
+@lru_cache(maxsize=4096)
+def detect_kind(query: str) -> str:
+    """The kind of answer a question asks for: choice, code, number or text."""
+    if parse_options(query):
+        return "choice"
+    if "```" in query or _CODE_ASK_RE.search(query):
+        return "code"
+    if len(_NUMBER_RE.findall(query)) >= _MIN_NUMBERS_FOR_MATH:
+        return "number"
+    return "text"
+
+
+def normalize_answer(answer: str, query: str, kind: str = "auto") -> str | None:
+    """The comparable core of ``answer`` to ``query`` (None when none can be read), prefixed by its kind so
+    answers of different kinds never compare equal."""
+    resolved = detect_kind(query) if kind == "auto" else kind
+    if resolved == "choice":
+        core = normalize_choice(answer, query)
+    elif resolved == "number":
+        core = final_number(answer)
+    elif resolved == "code":
+        core = normalize_code(answer)
+    else:
+        core = _words(answer) or None
+    return None if core is None else f"{resolved}:{core}"
+
+
+def from_peer(completion: Completion, peers: Sequence[str]) -> bool:
+    """Whether a draft came from one of ``peers`` (all drafts count when ``peers`` is empty). Providers may
+    report a dated variant of the configured name ("gpt-4o-mini-2024-07-18"), so a prefix counts."""
+    return not peers or any(completion.model == p or completion.model.startswith(p) for p in peers)
+
+
+# ------------------------------------------------------------------------------------------ validators
+class AgreementValidator:
+    """Accept when at least ``min_agree`` earlier drafts give the same normalised answer and the agreeing
+    fraction (the score) reaches the tier's threshold. No earlier draft means nothing to agree with: reject."""
+
+    __slots__ = ("kind", "min_agree", "peers")
+
+    def __init__(self, *, kind: str = "auto", min_agree: int = 1, peers: Sequence[str] = ()) -> None:
+        if kind not in ANSWER_KINDS:
+            raise ConfigError("agreement.kind", f"must be one of {list(ANSWER_KINDS)}, got {kind!r}")
+        if isinstance(min_agree, bool) or not isinstance(min_agree, int) or min_agree < 1:
+            raise ConfigError("agreement.min_agree", f"must be an integer >= 1, got {min_agree!r}")
+        self.kind = kind
+        self.min_agree = min_agree
+        self.peers = tuple(peers)
+
+    def __call__(self, request: CompletionRequest, draft: Completion, context: ValidationContext) -> Verdict:
+        query = request.query
+        others = [c for c in context.previous if from_peer(c, self.peers)]
+        mine = normalize_answer(draft.content, query, self.kind)
+        if mine is None or not others:
+            why = "no earlier draft to compare with" if mine is not None else "could not read an answer to compare"
+            return _verdict(0.0, False, f"agreement: {why}", context.threshold)
+        agreeing = [c.model for c in others if normalize_answer(c.content, query, self.kind) == mine]
+        score = len(agreeing) / len(others)
+        passed = len(agreeing) >= self.min_agree and score >= context.threshold
+        names = ", ".join(agreeing) if agreeing else "none"
+        reason = f"agreement: {len(agreeing)} of {len(others)} earlier drafts give the same answer ({names})"
+        return _verdict(score, passed, reason, context.threshold)
+
+
+def _verdict(score: float, passed: bool, reason: str, threshold: float) -> Verdict:
+    return Verdict(score, passed, (reason,), (CheckResult(NAME, score, reason),), NAME, threshold)
+
+
+def collect_draft(request: CompletionRequest, draft: Completion, context: ValidationContext) -> Verdict:
+    """A tier that never accepts: its draft is only kept as a reference for later tiers' agreement."""
+    reason = "collect: draft kept as a reference for the next tiers, never accepted here"
+    return Verdict(0.0, False, (reason,), (CheckResult("collect", 0.0, reason),), "collect", context.threshold)

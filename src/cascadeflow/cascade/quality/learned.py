@@ -1,0 +1,309 @@
+"""Learned scorer: P(draft is correct) from a logistic regression over cheap, explainable features.
+
+Features of one draft (query and answer shape, arithmetic consistency of worked answers, whether code parses,
+the rule checks' scores) are combined with its agreement with earlier tiers' drafts. The weights are trained
+on labelled outcomes (:func:`fit_scorer`, via scikit-learn, imported only there) and stored as plain JSON
+coefficients, so loading a scorer never unpickles code and scoring needs nothing beyond ``math``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import operator
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from cascadeflow.cascade.quality.agreement import (
+    detect_kind,
+    extract_python,
+    final_number,
+    normalize_answer,
+    parse_options,
+)
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict
+from cascadeflow.errors import ConfigError
+from cascadeflow.types import Completion, CompletionRequest
+
+NAME: Final = "learned"
+FORMAT: Final = "cascadeflow.learned.logistic/1"
+
+_ANNOTATION_RE: Final = re.compile(r"<<([^<>=]+)=([^<>]+)>>")
+_EQUATION_RE: Final = re.compile(
+    r"(\(?-?\d[\d,]*\.?\d*\)?(?:\s*[-+*/×÷x]\s*\(?-?\d[\d,]*\.?\d*\)?)+)\s*=\s*\$?\s*(-?\d[\d,]*\.?\d*)"
+)
+_MARKER_RE: Final = re.compile(r"####|\\boxed\{|(?i:the (?:final )?answer is)")
+_HEDGE_RE: Final = re.compile(
+    r"(?i:\b(?:however|approximately|assum(?:e|ing)|not possible|cannot be|can't be|unclear|round(?:ed|ing)? "
+    r"(?:up|down)|doesn't make sense|i'm not sure|it depends)\b)"
+)
+_LABEL_RE: Final = re.compile(r"^\(?(?:[A-H]|[1-9])\)?[.:)]?$")
+_NUMBER_RE: Final = re.compile(r"\d+(?:\.\d+)?")
+_MAX_EXPONENT: Final = 64
+"""Worked answers never need a bigger power; a larger one is refused rather than computed (no DoS)."""
+_REL_TOLERANCE: Final = 1e-4
+"""Worked answers round intermediate results; a relative error below this counts as correct arithmetic."""
+_OPERATORS: Final[dict[type, Callable[[Any, Any], Any]]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+}
+
+
+# ------------------------------------------------------------------------------------------ features
+def safe_eval(expression: str) -> float | None:
+    """Value of a plain arithmetic expression (numbers, + - * / // % **, parentheses), else None."""
+    text = expression.replace(",", "").replace("×", "*").replace("÷", "/").replace("^", "**").strip()
+    text = re.sub(r"(?<=\d)\s*x\s*(?=[\d(])", "*", text)
+    try:
+        node = ast.parse(text, mode="eval").body
+        return float(_eval_node(node))
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
+        return None
+
+
+def _eval_node(node: ast.AST) -> float:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _eval_node(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        left, right = _eval_node(node.left), _eval_node(node.right)
+        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
+            raise ValueError("exponent too large")
+        return float(_OPERATORS[type(node.op)](left, right))
+    raise ValueError(f"not plain arithmetic: {type(node).__name__}")
+
+
+def arithmetic_steps(answer: str) -> tuple[int, int, float | None]:
+    """``(correct, wrong, last_result)`` over the worked steps of an answer: ``<<expr=value>>`` annotations
+    and inline ``a op b = c`` equations. A wrong step is strong evidence of a wrong final answer."""
+    ok = bad = 0
+    last: float | None = None
+    steps = _ANNOTATION_RE.findall(answer) or _EQUATION_RE.findall(answer)
+    for expression, stated in steps:
+        value = safe_eval(expression)
+        claimed = safe_eval(stated.rstrip("."))
+        if value is None or claimed is None:
+            continue
+        if abs(value - claimed) <= _REL_TOLERANCE * max(1.0, abs(claimed)):
+            ok += 1
+        else:
+            bad += 1
+        last = claimed
+    return ok, bad, last
+
+
+def draft_features(query: str, answer: str, kind: str = "auto") -> dict[str, float]:
+    """Features of one draft that do not depend on other drafts (names are stable: scorers store them)."""
+    resolved = detect_kind(query) if kind == "auto" else kind
+    text = answer.strip()
+    out = {
+        "query_log_chars": math.log1p(len(query)),
+        "query_log_numbers": math.log1p(len(_NUMBER_RE.findall(query))),
+        "answer_log_chars": math.log1p(len(text)),
+        "answer_log_lines": math.log1p(text.count("\n")),
+        "readable": float(normalize_answer(answer, query, resolved) is not None),
+        "hedge": float(_HEDGE_RE.search(text) is not None),
+    }
+    if resolved == "choice":
+        out["n_options"] = float(len(parse_options(query)))
+        out["bare_label"] = float(_LABEL_RE.match(text) is not None)
+    elif resolved == "number":
+        out.update(_math_features(text))
+    elif resolved == "code":
+        out["code_parses"] = float(extract_python(text) is not None)
+    return out
+
+
+def _math_features(text: str) -> dict[str, float]:
+    ok, bad, last = arithmetic_steps(text)
+    final = final_number(text)
+    value = None if final is None else float(final)
+    consistent = value is not None and last is not None and abs(value - last) <= _REL_TOLERANCE * max(1.0, abs(last))
+    return {
+        "math_steps_log": math.log1p(ok + bad),
+        "math_wrong_frac": bad / (ok + bad) if ok + bad else 0.0,
+        "final_marker": float(_MARKER_RE.search(text) is not None),
+        "final_integer": float(value is not None and value == int(value)),
+        "final_consistent": float(consistent),
+    }
+
+
+def agreement_features(
+    mine: str | None, previous: Sequence[tuple[str, str | None]], peers: Sequence[str]
+) -> dict[str, float]:
+    """How the draft's normalised answer relates to earlier drafts ``(model, normalised answer)``."""
+    count = len(previous)
+    agreeing = [model for model, other in previous if mine is not None and other == mine]
+    rivals: dict[str, int] = {}
+    for _, other in previous:
+        if other is not None and other != mine:
+            rivals[other] = rivals.get(other, 0) + 1
+    out = {
+        "agree_count": float(len(agreeing)),
+        "agree_frac": len(agreeing) / count if count else 0.0,
+        "rival_frac": max(rivals.values()) / count if rivals else 0.0,
+    }
+    for peer in peers:
+        out[f"agree:{peer}"] = float(any(m == peer or m.startswith(peer) for m in agreeing))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ scorer
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@dataclass(frozen=True)
+class LearnedScorer:
+    """Logistic regression over named features; missing features count as 0."""
+
+    weights: Mapping[str, float]
+    bias: float
+    peers: tuple[str, ...] = ()
+    kind: str = "auto"
+    checks: bool = False
+    """Whether the rule validator's check scores are features (``check:<name>``)."""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+        return _sigmoid(z)
+
+    def features(
+        self,
+        query: str,
+        answer: str,
+        previous: Sequence[tuple[str, str]],
+        checks: Mapping[str, float] | None = None,
+    ) -> dict[str, float]:
+        """All features of a draft given earlier drafts ``(model, answer text)``."""
+        mine = normalize_answer(answer, query, self.kind)
+        normalised = [(model, normalize_answer(text, query, self.kind)) for model, text in previous]
+        out = draft_features(query, answer, self.kind)
+        out.update(agreement_features(mine, normalised, self.peers))
+        if self.checks and checks:
+            out.update({f"check:{name}": score for name, score in checks.items()})
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "kind": self.kind, "peers": list(self.peers), "checks": self.checks,
+            "bias": self.bias, "weights": dict(self.weights), "meta": dict(self.meta),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LearnedScorer:
+        if data.get("format") != FORMAT:
+            raise ConfigError("learned.format", f"expected {FORMAT!r}, got {data.get('format')!r}")
+        try:
+            weights = {str(k): float(v) for k, v in dict(data["weights"]).items()}
+            return cls(weights=weights, bias=float(data["bias"]), peers=tuple(str(p) for p in data.get("peers", ())),
+                       kind=str(data.get("kind", "auto")), checks=bool(data.get("checks", False)),
+                       meta=dict(data.get("meta", {})))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError("learned", f"malformed scorer: {exc!r}") from exc
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> LearnedScorer:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError("learned.path", f"cannot read scorer {path}: {exc}") from exc
+
+
+DEFAULT_REGULARIZATION: Final = 1.0
+"""Inverse L2 strength (scikit-learn's ``C``) on standardised features: the default, which cross-validation
+on the RouterBench files did not beat by more than noise."""
+
+
+def fit_scorer(
+    rows: Sequence[Mapping[str, float]],
+    labels: Sequence[bool],
+    *,
+    peers: Sequence[str] = (),
+    kind: str = "auto",
+    checks: bool = False,
+    regularization: float = DEFAULT_REGULARIZATION,
+) -> LearnedScorer:
+    """Train on feature rows and whether each draft was correct; standardisation is folded into the weights."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    if len(rows) != len(labels) or not rows:
+        raise ConfigError("learned.rows", f"need as many labels as rows (> 0); got {len(rows)} and {len(labels)}")
+    names = sorted({name for row in rows for name in row})
+    x = np.array([[row.get(n, 0.0) for n in names] for row in rows], dtype=float)
+    y = np.array([bool(v) for v in labels])
+    rate = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    keep = scale > 0
+    meta = {"trained_on": len(rows), "positive_rate": round(float(y.mean()), 4)}
+    if not keep.any() or y.all() or not y.any():  # nothing to learn from: the base rate is the best estimate
+        return LearnedScorer({}, math.log(rate / (1 - rate)), tuple(peers), kind, checks, meta)
+    z = (x[:, keep] - mean[keep]) / scale[keep]
+    model = LogisticRegression(C=regularization, max_iter=2000).fit(z, y)
+    coef = model.coef_[0] / scale[keep]
+    bias = float(model.intercept_[0] - np.sum(coef * mean[keep]))
+    weights = {n: float(w) for n, w in zip(np.array(names)[keep], coef, strict=True) if w != 0.0}
+    return LearnedScorer(weights, bias, tuple(peers), kind, checks, meta)
+
+
+# ------------------------------------------------------------------------------------------ validator
+class LearnedValidator:
+    """Accept when the scorer's P(correct) reaches the tier's threshold. With ``base`` (the rule validator)
+    and a scorer trained with check features, the base verdict's check scores feed the scorer."""
+
+    __slots__ = ("base", "scorer")
+
+    def __init__(self, scorer: LearnedScorer, *, base: Validator | None = None) -> None:
+        self.scorer = scorer
+        self.base = base
+
+    def __call__(
+        self, request: CompletionRequest, draft: Completion, context: ValidationContext
+    ) -> Verdict | Awaitable[Verdict]:
+        if self.base is None or not self.scorer.checks:
+            return self._decide(request, draft, context, None)
+        outcome = self.base(request, draft, context)
+        if isinstance(outcome, Verdict):
+            return self._decide(request, draft, context, outcome)
+        return self._decide_later(request, draft, context, outcome)
+
+    async def _decide_later(
+        self, request: CompletionRequest, draft: Completion, context: ValidationContext, pending: Awaitable[Verdict]
+    ) -> Verdict:
+        return self._decide(request, draft, context, await pending)
+
+    def _decide(
+        self, request: CompletionRequest, draft: Completion, context: ValidationContext, base: Verdict | None
+    ) -> Verdict:
+        previous = [(c.model, c.content) for c in context.previous]
+        features = self.scorer.features(request.query, draft.content, previous, base.scores if base else None)
+        p = self.scorer.probability(features)
+        passed = p >= context.threshold
+        reason = f"learned: P(correct) {p:.2f} {'>=' if passed else '<'} {context.threshold:.2f}"
+        top = _strongest(self.scorer, features)
+        if top:
+            reason += f" (strongest evidence: {top})"
+        checks = (CheckResult(NAME, p, reason), *(base.checks if base else ()))
+        return Verdict(p, passed, (reason,), checks, NAME, context.threshold)
+
+
+def _strongest(scorer: LearnedScorer, features: Mapping[str, float]) -> str:
+    contributions = [(w * features.get(n, 0.0), n) for n, w in scorer.weights.items() if features.get(n, 0.0)]
+    if not contributions:
+        return ""
+    value, name = max(contributions, key=lambda c: abs(c[0]))
+    return f"{name} {'+' if value >= 0 else ''}{value:.2f}"
