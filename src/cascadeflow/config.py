@@ -45,7 +45,7 @@ class ModelConfig:
     supports_tools: bool = True
     base_url: str | None = None
     api_key: str | None = None
-    domains: tuple[str, ...] = ()
+    domains: Sequence[str] = ()
     timeout_s: float = 60.0
     max_retries: int = 2
     quality_threshold: float | None = None
