@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def test_demo_runs_the_mixed_queries_and_summarises(cli: tuple[CliRunner, typer.
     assert "local cascade" in done.output
     assert "drafts kept:" in done.output and f"{len(demo_cmd.DEMO_QUERIES)} queries" in done.output
     assert SMOL in done.output
-    rows = [line for line in done.output.splitlines() if line.startswith("│ ") and line[2:4].strip().isdigit()]
+    rows = [line for line in done.output.splitlines() if re.match(r"\s*\d+\s", line) and SMOL in line]
     assert len(rows) == len(demo_cmd.DEMO_QUERIES)
 
 

@@ -25,7 +25,8 @@ DRAFT = Completion(content="The capital of France is Paris.", model="drafter")
 
 def scored(probs: Sequence[float], tops: Sequence[float] | None = None) -> tuple[TokenLogprob, ...]:
     tops = tops or probs
-    return tuple(ScoredToken(f"t{i}", math.log(p), math.log(t)) for i, (p, t) in enumerate(zip(probs, tops, strict=True)))
+    pairs = enumerate(zip(probs, tops, strict=True))
+    return tuple(ScoredToken(f"t{i}", math.log(p), math.log(t)) for i, (p, t) in pairs)
 
 
 class FakeScorer(FunctionProvider):
@@ -141,18 +142,23 @@ def _confident_draft(prob: float) -> Completion:
 
 async def test_simple_query_with_a_sure_drafter_skips_the_verifier() -> None:
     scorer = FakeScorer(scored([0.1, 0.1]))
-    ctx = ValidationContext(complexity="simple", threshold=0.7, next_provider=scorer)
+    ctx = ValidationContext(complexity="trivial", threshold=0.7, next_provider=scorer)
     verdict = await ScoringVerifier(FakeRules())(REQUEST, _confident_draft(0.97), ctx)
     assert verdict.passed and verdict.decided_by == "draft_confidence"
     assert scorer.scored == []
     assert verdict.scores["draft_likelihood"] == pytest.approx(0.97)
 
 
-@pytest.mark.parametrize(("complexity", "prob"), [("hard", 0.97), ("simple", 0.6)])
-async def test_hard_query_or_unsure_drafter_goes_to_the_verifier(complexity: str, prob: float) -> None:
+@pytest.mark.parametrize(
+    ("complexity", "prob", "length"),
+    [("simple", 0.97, 3), ("trivial", 0.6, 3), ("trivial", 0.97, 40)],
+    ids=["not trivial", "unsure", "long answer"],
+)
+async def test_other_drafts_go_to_the_verifier(complexity: str, prob: float, length: int) -> None:
     scorer = FakeScorer(scored([0.1, 0.1]))
     ctx = ValidationContext(complexity=complexity, threshold=0.7, next_provider=scorer)
-    verdict = await ScoringVerifier(FakeRules())(REQUEST, _confident_draft(prob), ctx)
+    draft = Completion("x " * length, "d", logprobs=tuple(TokenLogprob("x ", math.log(prob)) for _ in range(length)))
+    verdict = await ScoringVerifier(FakeRules())(REQUEST, draft, ctx)
     assert len(scorer.scored) == 1
     assert not verdict.passed and verdict.decided_by == "verifier:likelihood"
     assert {"draft_likelihood", "draft_tail", "verifier_likelihood"} <= set(verdict.scores)
@@ -176,6 +182,8 @@ def test_summarize_tail_uses_the_quantile_not_the_minimum() -> None:
 def test_settings_are_validated() -> None:
     with pytest.raises(ConfigError, match="min_agreement"):
         ScoringSettings(min_agreement=1.5)
+    with pytest.raises(ConfigError, match="self_max_tokens"):
+        ScoringSettings(self_max_tokens=2.5)  # type: ignore[arg-type]
 
 
 class _Simple:

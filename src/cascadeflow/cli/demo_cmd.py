@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -40,8 +41,8 @@ DEMO_QUERIES: tuple[str, ...] = (
 
 DEFAULT_MAX_TOKENS = 256
 """Enough for a short function or a worked answer; keeps the whole demo to a few minutes on 2 cores."""
-QUERY_COLUMN_CHARS = 48
-REASON_COLUMN_CHARS = 70
+QUERY_COLUMN_CHARS = 48  # enough to recognise the query; the table must fit an 80-column terminal
+REASON_COLUMN_CHARS = 40  # a failed call's reason, clipped to the same budget
 
 ModelsOption = Annotated[
     list[str] | None,
@@ -65,19 +66,19 @@ class _Outcome:
 
 def _decision(result: CascadeResult) -> str:
     if result.draft_accepted:
-        return "[green]draft kept[/]"
+        return "[green]kept[/]"
     if result.cascaded:
         return "[yellow]escalated[/]"
-    return "top tier only"
+    return "direct"
 
 
 def _why(result: CascadeResult) -> str:
+    """The first tier's deciding check, its score and the bar, e.g. ``verifier:likelihood 0.52 vs 0.70``."""
     verdict = result.steps[0].verdict
     if verdict is None:
         return _clip(result.steps[0].reason, REASON_COLUMN_CHARS)
-    threshold = "" if verdict.threshold is None else f" vs {verdict.threshold:.2f}"
-    head = f"{verdict.decided_by or 'quality'} {verdict.score:.2f}{threshold}"
-    return _clip(f"{head}: {verdict.reason}", REASON_COLUMN_CHARS)
+    bar = "" if verdict.threshold is None else f" vs {verdict.threshold:.2f}"
+    return f"{verdict.decided_by or 'quality'} {verdict.score:.2f}{bar}"
 
 
 def _prepare(models: Sequence[str], install: bool, console: Console) -> CascadeAgent:
@@ -92,13 +93,19 @@ def _prepare(models: Sequence[str], install: bool, console: Console) -> CascadeA
 
 
 def _results_table(outcomes: Sequence[_Outcome]) -> Table:
-    table = Table(title="local cascade")
-    for column in ("#", "query", "answered by", "decision", "why (first tier's verdict)", "tokens", "latency"):
-        table.add_column(column, overflow="fold")
+    table = Table(title="local cascade", box=box.SIMPLE_HEAD, show_edge=False)
+    widest_model = max((len(o.result.model_used) for o in outcomes), default=8)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("query", ratio=1, min_width=12, overflow="fold")
+    table.add_column("model", no_wrap=True, min_width=widest_model)
+    table.add_column("decision", no_wrap=True)
+    table.add_column("why (first tier)", min_width=12, overflow="fold")
+    table.add_column("tokens", no_wrap=True)
+    table.add_column("time", no_wrap=True)
     for i, o in enumerate(outcomes, start=1):
         r = o.result
         table.add_row(str(i), escape(_clip(o.query, QUERY_COLUMN_CHARS)), r.model_used, _decision(r), escape(_why(r)),
-                      f"{r.input_tokens}→{r.output_tokens}", f"{r.latency_ms / 1000:.1f} s")
+                      f"{r.input_tokens}→{r.output_tokens}", f"{r.latency_ms / 1000:.1f}s")
     return table
 
 

@@ -110,6 +110,13 @@ class ModelPool:
                 self._models[key] = loaded
             return loaded
 
+    def forget_prompts(self) -> None:
+        """Drop every model's cached prompt state, so the next call starts cold (benchmarks compare like this)."""
+        with self._guard:
+            for loaded in self._models.values():
+                with loaded.lock:
+                    loaded.llm.reset()
+
     def close(self) -> None:
         """Free every loaded model."""
         with self._guard:

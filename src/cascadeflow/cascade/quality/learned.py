@@ -154,6 +154,23 @@ def agreement_features(
     return out
 
 
+def rule_scores(query: str, answer: str, validator: Validator | None = None) -> dict[str, float]:
+    """The rule checks' scores of a draft (what ``check:<name>`` features hold), outside a cascade; the
+    built-in composite validator unless ``validator`` is given (pass one when scoring many drafts)."""
+    from cascadeflow.types import Message
+
+    if validator is None:
+        from cascadeflow.cascade.quality.composite import build_validator
+        from cascadeflow.config import QualityConfig
+
+        validator = build_validator(QualityConfig.for_cascade())
+    request = CompletionRequest(messages=(Message(role="user", content=query),))
+    verdict = validator(request, Completion(answer, "draft"), ValidationContext())
+    if not isinstance(verdict, Verdict):  # only user validators are async; the built-in checks never are
+        raise ConfigError("learned.checks", "rule_scores needs the synchronous built-in checks")
+    return verdict.scores
+
+
 # ------------------------------------------------------------------------------------------ scorer
 def _sigmoid(z: float) -> float:
     if z >= 0:
@@ -253,10 +270,11 @@ def fit_scorer(
     if not keep.any() or y.all() or not y.any():  # nothing to learn from: the base rate is the best estimate
         return LearnedScorer({}, math.log(rate / (1 - rate)), tuple(peers), kind, checks, meta)
     z = (x[:, keep] - mean[keep]) / scale[keep]
-    model = LogisticRegression(C=regularization, max_iter=2000).fit(z, y)
+    # Newton-Cholesky: exact and fast for a few dozen features, and free of BLAS-thread oversubscription.
+    model = LogisticRegression(C=regularization, solver="newton-cholesky", max_iter=200).fit(z, y)
     coef = model.coef_[0] / scale[keep]
     bias = float(model.intercept_[0] - np.sum(coef * mean[keep]))
-    weights = {n: float(w) for n, w in zip(np.array(names)[keep], coef, strict=True) if w != 0.0}
+    weights = {str(n): float(w) for n, w in zip(np.array(names)[keep], coef, strict=True) if w != 0.0}
     return LearnedScorer(weights, bias, tuple(peers), kind, checks, meta)
 
 

@@ -1,0 +1,305 @@
+"""Calibrate a cascade from labelled outcomes: which tiers, which strategy, which thresholds.
+
+Input is data-source agnostic: for each prompt, every candidate model's answer, whether it was correct and
+what it cost (:class:`~cascadeflow.providers.replay.RecordedPrompt`; build them from your own logs or load a
+benchmark). The search tries every chain of up to ``max_tiers`` cheap models (cheapest first, as the agent
+orders them) in front of the top model, with each strategy, and picks per-tier thresholds that minimise cost
+while keeping ``target_quality + margin`` of the top model's accuracy. Scores of learned strategies are
+out-of-fold (k-fold), and the shortlisted plans are re-scored by k-fold cross-validation with thresholds chosen
+on the other folds, so the estimate in the output is a held-out number, not a training-set one. The margin
+itself is chosen by that cross-validation: the smallest step of :data:`MARGIN_STEPS` (at least
+``settings.margin``) whose held-out quality still meets the target.
+
+The scores come from the production validators' own code (:mod:`~cascadeflow.cascade.quality.agreement`,
+:mod:`~cascadeflow.cascade.quality.learned`), so the written YAML behaves in the agent as it did here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from cascadeflow.cascade.calibrate_search import Candidate, Evaluation, Matrices, choose_thresholds, evaluate
+from cascadeflow.cascade.plan_config import CascadePlan, TierPlan
+from cascadeflow.cascade.quality.agreement import normalize_answer
+from cascadeflow.cascade.quality.learned import agreement_features, draft_features, fit_scorer, rule_scores
+from cascadeflow.config import COMPLEXITY_LEVELS
+from cascadeflow.errors import ConfigError
+from cascadeflow.providers.replay import RecordedPrompt
+
+if TYPE_CHECKING:
+    import numpy as np
+
+CALIBRATION_STRATEGIES: Final[tuple[str, ...]] = ("agreement", "learned")
+MARGIN_STEPS: Final[tuple[float, ...]] = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03)
+"""Safety margins tried, smallest first; beyond 0.03 a plan is too unstable to be worth shipping."""
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """What to aim for and how hard to search; each default says why."""
+
+    target_quality: float = 0.97
+    margin: float = 0.005
+    """Smallest safety margin: thresholds are chosen for target + margin, because choosing them on a finite
+    sample is optimistic. Cross-validation raises it (see :data:`MARGIN_STEPS`) when the plan needs more;
+    the floor guards against the winner's curse of picking the best of many candidates."""
+    folds: int = 5
+    max_tiers: int = 3
+    """Cheap tiers in front of the top model: chains of 4 rarely beat 3 and multiply the search time."""
+    strategies: tuple[str, ...] = CALIBRATION_STRATEGIES
+    models: tuple[str, ...] = ()
+    top_model: str | None = None
+    max_tier_cost_ratio: float = 0.25
+    """A cheap tier costing more than this fraction of the top model cannot help any useful cost target."""
+    shortlist: int = 8
+    """Best in-sample candidates re-scored by full cross-validation (the expensive, honest estimate)."""
+    seed: int = 0
+    provider: str = "replay"
+    kind: str = "auto"
+    checks: bool = False
+    """Also feed the rule validator's check scores to learned scorers (off: on multiple-choice and math
+    benchmarks every check scores every draft alike, so they only add noise and time)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.target_quality <= 1.5:
+            raise ConfigError("target_quality", f"must be in (0, 1.5], got {self.target_quality!r}")
+        if self.folds < 2:
+            raise ConfigError("folds", f"must be >= 2, got {self.folds!r}")
+        if self.max_tiers < 1:
+            raise ConfigError("max_tiers", f"must be >= 1, got {self.max_tiers!r}")
+        bad = sorted(set(self.strategies) - set(CALIBRATION_STRATEGIES))
+        if bad or not self.strategies:
+            raise ConfigError("strategies", f"choose from {list(CALIBRATION_STRATEGIES)}, got {list(self.strategies)}")
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """The chosen plan, its cross-validated estimate, and every candidate's numbers for the report."""
+
+    plan: CascadePlan
+    estimate: Evaluation
+    top_model: str
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    reached_target: bool = True
+
+
+class _Prepared:
+    """Per-(prompt, model) facts computed once: normalised answers and draft features."""
+
+    def __init__(self, prompts: Sequence[RecordedPrompt], models: Sequence[str], kind: str, checks: bool) -> None:
+        import numpy as np
+
+        self.prompts = prompts
+        self.checks = checks
+        self.models = list(models)
+        self.kind = kind
+        self.cost = np.array([[p.answers[m].cost_usd for m in models] for p in prompts], dtype=float)
+        self.correct = np.array([[bool(p.answers[m].correct) for m in models] for p in prompts], dtype=float)
+        self.norm = [[normalize_answer(p.answers[m].answer, p.prompt, kind) for m in models] for p in prompts]
+        self.feats = [[draft_features(p.prompt, p.answers[m].answer, kind) for m in models] for p in prompts]
+        if checks:
+            from cascadeflow.cascade.quality.composite import build_validator
+            from cascadeflow.config import QualityConfig
+
+            rule = build_validator(QualityConfig.for_cascade())
+            for row, p in zip(self.feats, prompts, strict=True):
+                for feats, m in zip(row, models, strict=True):
+                    scores = rule_scores(p.prompt, p.answers[m].answer, rule)
+                    feats.update({f"check:{k}": v for k, v in scores.items()})
+
+    def col(self, model: str) -> int:
+        return self.models.index(model)
+
+    def features(self, chain: Sequence[str], position: int) -> list[dict[str, float]]:
+        """Learned-scorer features of tier ``position`` (same composition as ``LearnedScorer.features``)."""
+        j = self.col(chain[position])
+        peers = list(chain[:position])
+        cols = [self.col(p) for p in peers]
+        rows = []
+        for n in range(len(self.prompts)):
+            row = dict(self.feats[n][j])
+            previous = [(p, self.norm[n][c]) for p, c in zip(peers, cols, strict=True)]
+            row.update(agreement_features(self.norm[n][j], previous, peers))
+            rows.append(row)
+        return rows
+
+    def agreement_scores(self, chain: Sequence[str], position: int) -> np.ndarray:
+        import numpy as np
+
+        j = self.col(chain[position])
+        if position == 0:
+            return np.zeros(len(self.prompts))
+        cols = [self.col(p) for p in chain[:position]]
+        hits = [[self.norm[n][j] is not None and self.norm[n][j] == self.norm[n][c] for c in cols]
+                for n in range(len(self.prompts))]
+        return np.asarray(np.array(hits, dtype=float).mean(axis=1))
+
+
+def _fold_ids(count: int, folds: int, seed: int) -> np.ndarray:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return rng.permutation(np.arange(count) % folds)
+
+
+def _learned_scores(prep: _Prepared, chain: Sequence[str], folds: np.ndarray) -> np.ndarray:
+    """Out-of-fold P(correct) for every tier of the chain (N x k)."""
+    import numpy as np
+
+    out = np.zeros((len(prep.prompts), len(chain)))
+    for i, model in enumerate(chain):
+        rows = prep.features(chain, i)
+        labels = prep.correct[:, prep.col(model)] > 0
+        for f in np.unique(folds):
+            train = np.flatnonzero(folds != f)
+            scorer = fit_scorer([rows[n] for n in train], labels[train].tolist(), peers=chain[:i], kind=prep.kind,
+                                checks=prep.checks)
+            for n in np.flatnonzero(folds == f):
+                out[n, i] = scorer.probability(rows[n])
+    return out
+
+
+def _matrices(prep: _Prepared, chain: Sequence[str], top: str, scores: np.ndarray) -> Matrices:
+    cols = [prep.col(m) for m in (*chain, top)]
+    return Matrices(scores=scores, cost=prep.cost[:, cols], correct=prep.correct[:, cols])
+
+
+def _scores(prep: _Prepared, chain: Sequence[str], strategy: str, folds: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    if strategy == "learned":
+        return _learned_scores(prep, chain, folds)
+    return np.column_stack([prep.agreement_scores(chain, i) for i in range(len(chain))])
+
+
+def _chains(cheap: Sequence[str], max_tiers: int) -> list[tuple[str, ...]]:
+    return [c for k in range(1, max_tiers + 1) for c in itertools.combinations(cheap, k)]
+
+
+def _pick_models(prompts: Sequence[RecordedPrompt], settings: CalibrationSettings) -> list[str]:
+    shared = set(prompts[0].answers)
+    for p in prompts[1:]:
+        shared &= set(p.answers)
+    models = [m for m in prompts[0].answers if m in shared and (not settings.models or m in settings.models)]
+    missing = sorted(set(settings.models) - shared)
+    if missing:
+        raise ConfigError("models", f"not recorded for every prompt: {missing}")
+    if len(models) < 2:
+        raise ConfigError("models", f"need at least two models answering every prompt, got {models}")
+    return models
+
+
+def _tiers(prep: _Prepared, settings: CalibrationSettings) -> tuple[str, list[str]]:
+    """The top model (given, or the most accurate; cheaper wins ties) and the affordable cheap models,
+    cheapest first."""
+    import numpy as np
+
+    accuracy, mean_cost = prep.correct.mean(axis=0), prep.cost.mean(axis=0)
+    top = settings.top_model or prep.models[int(np.lexsort((mean_cost, -accuracy))[0])]
+    if top not in prep.models:
+        raise ConfigError("top_model", f"{top!r} is not among the recorded models {prep.models}")
+    limit = settings.max_tier_cost_ratio * mean_cost[prep.col(top)]
+    cheap = [m for m in prep.models if m != top and mean_cost[prep.col(m)] <= limit]
+    return top, sorted(cheap, key=lambda m: float(mean_cost[prep.col(m)]))
+
+
+def _screen(
+    prep: _Prepared, top: str, cheap: Sequence[str], settings: CalibrationSettings, folds: np.ndarray,
+    progress: Progress | None,
+) -> list[Candidate]:
+    """Every chain × strategy with thresholds fitted on all prompts' out-of-fold scores."""
+    goal = settings.target_quality + settings.margin
+    jobs = [(c, s) for c in _chains(cheap, settings.max_tiers) for s in settings.strategies]
+    screened: list[Candidate] = []
+    for done, (chain, strategy) in enumerate(jobs, 1):
+        mats = _matrices(prep, chain, top, _scores(prep, chain, strategy, folds))
+        thresholds, fit = choose_thresholds(mats, None, goal)
+        screened.append(Candidate(chain, strategy, thresholds, fit, mats))
+        if progress:
+            progress("screen", done, len(jobs))
+    return screened
+
+
+def _cross_validate(
+    shortlist: Sequence[Candidate], settings: CalibrationSettings, folds: np.ndarray, progress: Progress | None
+) -> None:
+    """Held-out estimate of each shortlisted candidate at the smallest margin that keeps the target."""
+    margins = [m for m in MARGIN_STEPS if m >= settings.margin] or [settings.margin]
+    for done, cand in enumerate(shortlist, 1):
+        for margin in margins:
+            cand.margin = margin
+            cand.cv = evaluate(cand.mats, folds, settings.target_quality + margin)
+            if cand.cv.quality_ratio >= settings.target_quality:
+                break
+        if progress:
+            progress("cross-validate", done, len(shortlist))
+
+
+def calibrate(
+    prompts: Sequence[RecordedPrompt], settings: CalibrationSettings | None = None, *, progress: Progress | None = None
+) -> CalibrationResult:
+    """Search chains × strategies × thresholds; return the cheapest plan meeting the target under CV."""
+    settings = settings or CalibrationSettings()
+    if not prompts:
+        raise ConfigError("data", "no labelled prompts to calibrate on")
+    prep = _Prepared(prompts, _pick_models(prompts, settings), settings.kind, settings.checks)
+    top, cheap = _tiers(prep, settings)
+    folds = _fold_ids(len(prompts), settings.folds, settings.seed)
+    screened = _screen(prep, top, cheap, settings, folds, progress)
+    goal = settings.target_quality + settings.margin
+    shortlist = sorted(screened, key=lambda c: (c.fit.quality_ratio < goal, c.fit.cost_ratio))[: settings.shortlist]
+    _cross_validate(shortlist, settings, folds, progress)
+    best = _select(shortlist, settings.target_quality)
+    plan = _final_plan(prep, best, top, settings)
+    table = [c.summary() for c in sorted(screened, key=lambda c: c.fit.cost_ratio)]
+    estimate = best.cv if best.cv is not None else best.fit
+    return CalibrationResult(plan, estimate, top, table, estimate.quality_ratio >= settings.target_quality)
+
+
+def _select(shortlist: Sequence[Candidate], target: float) -> Candidate:
+    ok = [c for c in shortlist if c.cv is not None and c.cv.quality_ratio >= target]
+    if ok:
+        return min(ok, key=lambda c: c.cv.cost_ratio if c.cv else 0.0)
+    return max(shortlist, key=lambda c: c.cv.quality_ratio if c.cv else 0.0)
+
+
+def _final_plan(prep: _Prepared, best: Candidate, top: str, settings: CalibrationSettings) -> CascadePlan:
+    """Refit learned scorers on all prompts; thresholds are chosen on the out-of-fold scores of all prompts at
+    the margin cross-validation settled on."""
+    thresholds, fit = choose_thresholds(best.mats, None, settings.target_quality + best.margin)
+    best.thresholds, best.fit = thresholds, fit
+    tiers: list[TierPlan] = []
+    base = {"provider": settings.provider}
+    for i, model in enumerate(best.chain):
+        threshold = float(best.thresholds[i])
+        never = threshold > 1.0
+        if best.strategy == "agreement" and (i == 0 or never):
+            tiers.append(TierPlan(model, "collect", None, base))
+        elif best.strategy == "agreement":
+            spec = {"kind": settings.kind, "min_agree": 1, "peers": list(best.chain[:i])}
+            tiers.append(TierPlan(model, "agreement", threshold, base, agreement=spec))
+        else:
+            rows = prep.features(best.chain, i)
+            labels = (prep.correct[:, prep.col(model)] > 0).tolist()
+            scorer = fit_scorer(rows, labels, peers=best.chain[:i], kind=prep.kind, checks=prep.checks)
+            tiers.append(TierPlan(model, "collect" if never else "learned", None if never else threshold, base,
+                                  learned=None if never else scorer.to_dict()))
+    tiers.append(TierPlan(top, "rule", None, base))
+    cv = best.cv
+    calibration = {
+        "target_quality": settings.target_quality,
+        "margin": best.margin,
+        "folds": settings.folds,
+        "prompts": len(prep.prompts),
+        "top_model": top,
+        "strategy": best.strategy,
+        "cv_quality_ratio": None if cv is None else round(cv.quality_ratio, 4),
+        "cv_cost_ratio": None if cv is None else round(cv.cost_ratio, 4),
+        "fit_quality_ratio": round(best.fit.quality_ratio, 4),
+        "fit_cost_ratio": round(best.fit.cost_ratio, 4),
+    }
+    return CascadePlan(tuple(tiers), dict.fromkeys(COMPLEXITY_LEVELS, 0), None, calibration)

@@ -1,0 +1,207 @@
+"""A cascade as a YAML file: the tiers (model, provider, prices) and each tier's acceptance strategy.
+
+    version: 1
+    start_tiers: {trivial: 0, simple: 0, moderate: 0, hard: 0, expert: 0}
+    tiers:
+      - {model: mistral-7b, provider: together, input_price: 0.2, output_price: 0.2, strategy: collect}
+      - {model: yi-34b, provider: together, strategy: agreement, threshold: 1.0, agreement: {kind: choice}}
+      - {model: gpt-4-1106-preview, provider: openai}
+
+Strategies: ``rule`` (the built-in composite checks; the default), ``agreement`` (same answer as earlier
+drafts), ``learned`` (a trained :class:`~cascadeflow.cascade.quality.learned.LearnedScorer`, inline) and
+``collect`` (never accept: only keep the draft for later tiers to agree with). ``threshold`` becomes the tier's
+``ModelConfig.quality_threshold``; any other ``ModelConfig`` field may be given per tier. ``cascadeflow
+calibrate`` writes such files; :func:`load_cascade_config` turns one into ``CascadeAgent`` keyword arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Final
+
+from cascadeflow.cascade.quality.base import Validator
+from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig
+from cascadeflow.errors import ConfigError
+
+VERSION: Final = 1
+STRATEGIES: Final[tuple[str, ...]] = ("rule", "agreement", "learned", "collect")
+_TIER_KEYS: Final = frozenset({"model", "strategy", "threshold", "agreement", "learned"})
+_MODEL_KEYS: Final = frozenset(f.name for f in fields(ModelConfig)) - {"name", "quality_threshold"}
+_TOP_KEYS: Final = frozenset({"version", "tiers", "start_tiers", "max_escalations", "calibration"})
+_THRESHOLD_SCALE: Final = 1_000_000  # thresholds are written with 6 decimals
+_AGREEMENT_KEYS: Final = frozenset({"kind", "min_agree", "peers"})
+
+
+@dataclass(frozen=True)
+class TierPlan:
+    """One tier: the model's settings, how its draft is judged, and the acceptance threshold."""
+
+    model: str
+    strategy: str = "rule"
+    threshold: float | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """ModelConfig fields other than the name and threshold (provider, prices, base_url, ...)."""
+    agreement: Mapping[str, Any] = field(default_factory=dict)
+    learned: Mapping[str, Any] | None = None
+
+    def model_config(self) -> ModelConfig:
+        data = {"name": self.model, **self.settings, "quality_threshold": self.threshold}
+        return ModelConfig.from_dict(data)
+
+
+@dataclass(frozen=True)
+class CascadePlan:
+    """A whole cascade: tiers cheapest first, where each complexity level starts, and how it was made."""
+
+    tiers: tuple[TierPlan, ...]
+    start_tiers: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(COMPLEXITY_LEVELS, 0))
+    max_escalations: int | None = None
+    calibration: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(t.model for t in self.tiers)
+
+
+def _tier_from_dict(raw: Any, where: str) -> TierPlan:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(where, f"must be a mapping, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - _TIER_KEYS - _MODEL_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}", f"unknown key; tier keys: {sorted(_TIER_KEYS | _MODEL_KEYS)}")
+    model = raw.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError(f"{where}.model", f"must be a model name, got {model!r}")
+    strategy = str(raw.get("strategy", "rule"))
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"{where}.strategy", f"must be one of {list(STRATEGIES)}, got {strategy!r}")
+    agreement = dict(raw.get("agreement") or {})
+    bad = sorted(set(agreement) - _AGREEMENT_KEYS)
+    if bad:
+        raise ConfigError(f"{where}.agreement.{bad[0]}", f"unknown key; use {sorted(_AGREEMENT_KEYS)}")
+    learned = raw.get("learned")
+    if strategy == "learned" and not isinstance(learned, Mapping):
+        raise ConfigError(f"{where}.learned", "strategy 'learned' needs the scorer's coefficients under 'learned'")
+    threshold = raw.get("threshold")
+    tier = TierPlan(
+        model=model,
+        strategy=strategy,
+        threshold=None if threshold is None else float(threshold),
+        settings={k: v for k, v in raw.items() if k in _MODEL_KEYS},
+        agreement=agreement,
+        learned=dict(learned) if isinstance(learned, Mapping) else None,
+    )
+    tier.model_config()  # validates prices, threshold range, provider name shape
+    return tier
+
+
+def plan_from_dict(data: Mapping[str, Any]) -> CascadePlan:
+    """Validate a parsed YAML/JSON mapping into a :class:`CascadePlan`; errors name the field."""
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown key; top-level keys: {sorted(_TOP_KEYS)}")
+    if data.get("version", VERSION) != VERSION:
+        raise ConfigError("version", f"unsupported version {data.get('version')!r}; this build reads {VERSION}")
+    raw_tiers = data.get("tiers")
+    if not isinstance(raw_tiers, Sequence) or isinstance(raw_tiers, str) or not raw_tiers:
+        raise ConfigError("tiers", "give a non-empty list of tiers, cheapest first")
+    tiers = tuple(_tier_from_dict(t, f"tiers[{i}]") for i, t in enumerate(raw_tiers))
+    start = dict(data.get("start_tiers") or dict.fromkeys(COMPLEXITY_LEVELS, 0))
+    bad = sorted(set(start) - set(COMPLEXITY_LEVELS))
+    if bad:
+        raise ConfigError(f"start_tiers.{bad[0]}", f"unknown complexity level; use {list(COMPLEXITY_LEVELS)}")
+    escalations = data.get("max_escalations")
+    return CascadePlan(
+        tiers=tiers,
+        start_tiers={k: int(v) for k, v in start.items()},
+        max_escalations=None if escalations is None else int(escalations),
+        calibration=dict(data.get("calibration") or {}),
+    )
+
+
+def plan_to_dict(plan: CascadePlan) -> dict[str, Any]:
+    """The YAML-ready mapping of a plan (inverse of :func:`plan_from_dict`)."""
+    tiers: list[dict[str, Any]] = []
+    for tier in plan.tiers:
+        out: dict[str, Any] = {"model": tier.model, **dict(tier.settings), "strategy": tier.strategy}
+        if tier.threshold is not None:
+            # Rounded *down*: a score equal to the calibrated threshold must still pass after the round trip.
+            out["threshold"] = math.floor(float(tier.threshold) * _THRESHOLD_SCALE) / _THRESHOLD_SCALE
+        if tier.agreement:
+            out["agreement"] = dict(tier.agreement)
+        if tier.learned is not None:
+            out["learned"] = dict(tier.learned)
+        tiers.append(out)
+    data: dict[str, Any] = {"version": VERSION, "start_tiers": dict(plan.start_tiers), "tiers": tiers}
+    if plan.max_escalations is not None:
+        data["max_escalations"] = plan.max_escalations
+    if plan.calibration:
+        data["calibration"] = dict(plan.calibration)
+    return data
+
+
+def read_plan(path: str | Path) -> CascadePlan:
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError("config", f"cannot read cascade config {path}: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise ConfigError("config", f"{path} must hold a mapping with a 'tiers' list")
+    return plan_from_dict(data)
+
+
+def write_plan(plan: CascadePlan, path: str | Path) -> None:
+    import yaml
+
+    text = yaml.safe_dump(plan_to_dict(plan), sort_keys=False, width=110)
+    Path(path).write_text("# cascadeflow cascade config; see docs/benchmarks.md\n" + text, encoding="utf-8")
+
+
+def tier_validator(tier: TierPlan) -> Validator | None:
+    """The tier's own validator, or None for ``rule`` (the agent's default composite validator)."""
+    if tier.strategy == "agreement":
+        from cascadeflow.cascade.quality.agreement import AgreementValidator
+
+        spec = tier.agreement
+        return AgreementValidator(
+            kind=str(spec.get("kind", "auto")),
+            min_agree=int(spec.get("min_agree", 1)),
+            peers=tuple(str(p) for p in spec.get("peers", ())),
+        )
+    if tier.strategy == "collect":
+        from cascadeflow.cascade.quality.agreement import collect_draft
+
+        return collect_draft
+    if tier.strategy == "learned" and tier.learned is not None:
+        from cascadeflow.cascade.quality.learned import LearnedScorer, LearnedValidator
+
+        scorer = LearnedScorer.from_dict(tier.learned)
+        base = None
+        if scorer.checks:
+            from cascadeflow.cascade.quality.composite import build_validator
+            from cascadeflow.config import QualityConfig
+
+            base = build_validator(QualityConfig.for_cascade())
+        return LearnedValidator(scorer, base=base)
+    return None
+
+
+def plan_agent_kwargs(plan: CascadePlan) -> dict[str, Any]:
+    """``CascadeAgent`` keyword arguments for a plan: models, tier_validators, start_tiers, max_escalations."""
+    validators = {t.model: v for t in plan.tiers for v in (tier_validator(t),) if v is not None}
+    return {
+        "models": [t.model_config() for t in plan.tiers],
+        "tier_validators": validators,
+        "start_tiers": dict(plan.start_tiers),
+        "max_escalations": plan.max_escalations,
+    }
+
+
+def load_cascade_config(path: str | Path) -> dict[str, Any]:
+    """Read a cascade YAML file into ``CascadeAgent(**kwargs)`` keyword arguments."""
+    return plan_agent_kwargs(read_plan(path))

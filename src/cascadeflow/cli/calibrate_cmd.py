@@ -1,0 +1,97 @@
+"""``cascadeflow calibrate``: choose tiers, strategy and thresholds from labelled outcomes; write a YAML config.
+
+    cascadeflow calibrate --data ../shared/bench/routerbench/arc_challenge_train.csv \\
+        --data ../shared/bench/routerbench/winograde_train.csv --target-quality 0.97 --out cascade.yaml
+
+The estimate printed (and stored under ``calibration:`` in the file) is k-fold cross-validated: thresholds
+chosen on the other folds, quality and cost measured on the held-out fold.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cascadeflow.cli.bench_cmd import DataOption, ExcludeOption, PartOption, SeedOption, SplitOption, load_split
+from cascadeflow.errors import CascadeFlowError
+
+SHOWN_CANDIDATES = 8  # rows of the candidates table printed; --candidates writes all of them
+
+
+def calibrate(
+    data: DataOption,
+    out: Annotated[Path, typer.Option("--out", help="where to write the cascade YAML")],
+    target_quality: Annotated[float, typer.Option(help="required fraction of the top model's accuracy")] = 0.97,
+    margin: Annotated[float, typer.Option(help="smallest safety margin added to the target (CV may raise it)")] = 0.005,
+    folds: Annotated[int, typer.Option(help="cross-validation folds")] = 5,
+    max_tiers: Annotated[int, typer.Option(help="cheap tiers before the top model")] = 3,
+    models: Annotated[str | None, typer.Option(help="comma-separated candidate models (default: all)")] = None,
+    top: Annotated[str | None, typer.Option(help="top model (default: the most accurate)")] = None,
+    strategies: Annotated[str, typer.Option(help="comma-separated: agreement, learned")] = "agreement,learned",
+    provider: Annotated[str, typer.Option(help="provider name written for every tier")] = "replay",
+    checks: Annotated[bool, typer.Option("--checks/--no-checks", help="rule-check scores as learned features")] = False,
+    candidates: Annotated[Path | None, typer.Option(help="write every candidate's numbers (JSON) here")] = None,
+    holdout: SplitOption = None,
+    part: PartOption = "train",
+    seed: SeedOption = 0,
+    exclude: ExcludeOption = None,
+) -> None:
+    """Search cascades on labelled outcomes; write the cheapest one meeting the quality target."""
+    from rich.progress import Progress, TaskID
+
+    from cascadeflow.cascade.calibrate import CalibrationSettings
+    from cascadeflow.cascade.calibrate import calibrate as run_calibration
+    from cascadeflow.cascade.plan_config import write_plan
+
+    console = Console(stderr=True)
+    try:
+        settings = CalibrationSettings(
+            target_quality=target_quality, margin=margin, folds=folds, max_tiers=max_tiers,
+            strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
+            models=tuple(m.strip() for m in models.split(",")) if models else (), top_model=top,
+            seed=seed, provider=provider, checks=checks,
+        )
+        records = load_split(data, holdout, part, seed, exclude)
+        with Progress(transient=True) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done)
+
+            result = run_calibration(records, settings, progress=progress)
+    except CascadeFlowError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    write_plan(result.plan, out)
+    if candidates:
+        candidates.write_text(json.dumps(result.candidates, indent=1) + "\n", encoding="utf-8")
+    _show(console, result.candidates)
+    est = result.estimate
+    verdict = "meets" if result.reached_target else "[yellow]misses[/]"
+    console.print(f"{' → '.join(result.plan.models)} ({result.plan.calibration.get('strategy')}): cross-validated "
+                  f"{100 * est.quality_ratio:.1f}% of {result.top_model}'s accuracy at {100 * est.cost_ratio:.1f}% "
+                  f"of its cost — {verdict} the {100 * target_quality:.0f}% target. Wrote {out}.")
+
+
+def _show(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table(title="cheapest candidates (thresholds fitted on all prompts; cv = held-out folds)")
+    for column in ("chain", "strategy", "fit quality", "fit cost", "cv quality", "cv cost"):
+        table.add_column(column)
+    for row in rows[:SHOWN_CANDIDATES]:
+        fit, cv = row["fit"], row["cv"]
+        table.add_row(" → ".join(str(m).rsplit("/", 1)[-1] for m in row["chain"]), str(row["strategy"]),
+                      f"{fit['quality_ratio']:.3f}", f"{fit['cost_ratio']:.3f}",
+                      "—" if cv is None else f"{cv['quality_ratio']:.3f}",
+                      "—" if cv is None else f"{cv['cost_ratio']:.3f}")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("calibrate")(calibrate)
