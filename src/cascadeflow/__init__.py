@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "Usage": "cascadeflow.types",
     "ValidationContext": "cascadeflow.cascade.quality.base",
     "Verdict": "cascadeflow.cascade.quality.base",
+    "local_agent": "cascadeflow.local_defaults",
 }
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "ValidationContext",
     "Verdict",
     "__version__",
+    "local_agent",
 ]
 
 if TYPE_CHECKING:
@@ -99,6 +101,7 @@ if TYPE_CHECKING:
         RetriableProviderError,
         UnknownModelError,
     )
+    from cascadeflow.local_defaults import local_agent
     from cascadeflow.providers.fakes import FunctionProvider, ScriptedProvider
     from cascadeflow.providers.protocol import Provider
     from cascadeflow.types import Completion, CompletionRequest, Message, ToolCall, ToolSpec, Usage
