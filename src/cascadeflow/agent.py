@@ -10,6 +10,7 @@ The agent validates its configuration, orders the models cheapest first, builds 
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ from cascadeflow.providers.registry import ProviderRegistry, default_registry
 from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec, normalize_messages
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cascadeflow.cascade.domain import DomainDetector
     from cascadeflow.cascade.streaming import StreamEvent
 
@@ -136,10 +139,18 @@ class CascadeAgent:
         self.verbose = verbose
 
     @classmethod
+    def from_config(cls, path: str | Path, **overrides: Any) -> CascadeAgent:
+        """Build from a cascade YAML file (tiers, per-tier strategy and threshold), e.g. one written by
+        ``cascadeflow calibrate``; keyword arguments override the file (e.g. ``providers=`` in tests)."""
+        from cascadeflow.cascade.plan_config import load_cascade_config
+
+        kwargs = load_cascade_config(path)
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> CascadeAgent:
         """Build from ``CASCADEFLOW_*`` environment variables (see :mod:`cascadeflow.env_config`)."""
-        import os
-
         from cascadeflow.env_config import agent_kwargs_from_env
 
         kwargs = agent_kwargs_from_env(os.environ if environ is None else environ)

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from rich.console import Console
 
 from cascadeflow.errors import CascadeFlowError
+
+if TYPE_CHECKING:
+    from cascadeflow.cascade.plan_config import CascadePlan
+    from cascadeflow.providers.replay import RecordedPrompt
 
 DataOption = Annotated[list[Path], typer.Option("--data", help="recorded outputs (RouterBench or RouteLLM CSV); "
                                                 "repeat for several files")]
@@ -31,7 +35,9 @@ STRATEGY_DEFAULT_THRESHOLD: Final = {"agreement": 1.0, "rule": 0.7}
 """agreement 1.0: accept only when every earlier draft agrees; rule 0.7: QualityConfig.for_cascade()."""
 
 
-def load_split(data: list[Path], holdout: float | None, part: str, seed: int, exclude: Path | None) -> list[Any]:
+def load_split(
+    data: list[Path], holdout: float | None, part: str, seed: int, exclude: Path | None
+) -> list[RecordedPrompt]:
     """Load the files and keep one side of the hashed split (all records when ``holdout`` is None)."""
     from cascadeflow.bench.datasets import load_records, split_records
 
@@ -39,7 +45,7 @@ def load_split(data: list[Path], holdout: float | None, part: str, seed: int, ex
     return records if holdout is None else split_records(records, holdout=holdout, part=part, seed=seed)
 
 
-def _simple_plan(models: list[str], strategy: str, threshold: float | None) -> Any:
+def _simple_plan(models: list[str], strategy: str, threshold: float | None) -> CascadePlan:
     from cascadeflow.cascade.plan_config import CascadePlan, TierPlan
 
     if len(models) < 2:
@@ -58,7 +64,7 @@ def _simple_plan(models: list[str], strategy: str, threshold: float | None) -> A
 
 
 def run_benchmark(
-    records: list[Any], agent_kwargs: dict[str, Any], *, concurrency: int, probe: bool, meta: dict[str, Any]
+    records: list[RecordedPrompt], agent_kwargs: dict[str, Any], *, concurrency: int, probe: bool, meta: dict[str, Any]
 ) -> dict[str, Any]:
     """Replay, probe, compare with baselines; returns the report mapping."""
     from rich.progress import Progress

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,10 @@ from rich.table import Table
 
 from cascadeflow.cli.bench_cmd import DataOption, ExcludeOption, PartOption, SeedOption, SplitOption, load_split
 from cascadeflow.errors import CascadeFlowError
+
+if TYPE_CHECKING:
+    from cascadeflow.cascade.calibrate import CalibrationResult, CalibrationSettings
+    from cascadeflow.providers.replay import RecordedPrompt
 
 SHOWN_CANDIDATES = 8  # rows of the candidates table printed; --candidates writes all of them
 
@@ -42,10 +46,7 @@ def calibrate(
     exclude: ExcludeOption = None,
 ) -> None:
     """Search cascades on labelled outcomes; write the cheapest one meeting the quality target."""
-    from rich.progress import Progress, TaskID
-
     from cascadeflow.cascade.calibrate import CalibrationSettings
-    from cascadeflow.cascade.calibrate import calibrate as run_calibration
     from cascadeflow.cascade.plan_config import write_plan
 
     console = Console(stderr=True)
@@ -56,16 +57,7 @@ def calibrate(
             models=tuple(m.strip() for m in models.split(",")) if models else (), top_model=top,
             seed=seed, provider=provider, checks=checks,
         )
-        records = load_split(data, holdout, part, seed, exclude)
-        with Progress(transient=True) as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done)
-
-            result = run_calibration(records, settings, progress=progress)
+        result = _run(load_split(data, holdout, part, seed, exclude), settings)
     except CascadeFlowError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -78,6 +70,23 @@ def calibrate(
     console.print(f"{' → '.join(result.plan.models)} ({result.plan.calibration.get('strategy')}): cross-validated "
                   f"{100 * est.quality_ratio:.1f}% of {result.top_model}'s accuracy at {100 * est.cost_ratio:.1f}% "
                   f"of its cost — {verdict} the {100 * target_quality:.0f}% target. Wrote {out}.")
+
+
+def _run(records: list[RecordedPrompt], settings: CalibrationSettings) -> CalibrationResult:
+    """Calibrate with a progress bar per stage (screening, cross-validation)."""
+    from rich.progress import Progress, TaskID
+
+    from cascadeflow.cascade.calibrate import calibrate as run_calibration
+
+    with Progress(transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        return run_calibration(records, settings, progress=progress)
 
 
 def _show(console: Console, rows: list[dict[str, Any]]) -> None:

@@ -43,6 +43,7 @@ _HEDGE_RE: Final = re.compile(
 )
 _LABEL_RE: Final = re.compile(r"^\(?(?:[A-H]|[1-9])\)?[.:)]?$")
 _NUMBER_RE: Final = re.compile(r"\d+(?:\.\d+)?")
+_QUANTITY_RE: Final = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _MAX_EXPONENT: Final = 64
 """Worked answers never need a bigger power; a larger one is refused rather than computed (no DoS)."""
 _REL_TOLERANCE: Final = 1e-4
@@ -114,14 +115,19 @@ def draft_features(query: str, answer: str, kind: str = "auto") -> dict[str, flo
         out["n_options"] = float(len(parse_options(query)))
         out["bare_label"] = float(_LABEL_RE.match(text) is not None)
     elif resolved == "number":
-        out.update(_math_features(text))
+        out.update(_math_features(query, text))
     elif resolved == "code":
         out["code_parses"] = float(extract_python(text) is not None)
     return out
 
 
-def _math_features(text: str) -> dict[str, float]:
+def _numbers_in(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _QUANTITY_RE.findall(text)}
+
+
+def _math_features(query: str, text: str) -> dict[str, float]:
     ok, bad, last = arithmetic_steps(text)
+    given = _numbers_in(query)
     final = final_number(text)
     value = None if final is None else float(final)
     consistent = value is not None and last is not None and abs(value - last) <= _REL_TOLERANCE * max(1.0, abs(last))
@@ -131,6 +137,8 @@ def _math_features(text: str) -> dict[str, float]:
         "final_marker": float(_MARKER_RE.search(text) is not None),
         "final_integer": float(value is not None and value == int(value)),
         "final_consistent": float(consistent),
+        # A worked answer that never uses one of the question's quantities has usually misread the problem.
+        "numbers_used": len(given & _numbers_in(text)) / len(given) if given else 1.0,
     }
 
 
