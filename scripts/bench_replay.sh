@@ -27,8 +27,10 @@ replay() {  # replay NAME SEED TITLE ARGS...: plots and markdown for seed 0 only
 for seed in $SEEDS; do
   # 1. ARC-Challenge + Winogrande: calibrate on 70% of the prompts (stable hashed split), replay the other 30%.
   for target in 0.95 0.96 0.97; do
+    listing=()  # every candidate's numbers, for split 0
+    if [ "$seed" = 0 ]; then listing=(--candidates "$OUT/arc_wino_${target}.candidates.json"); fi
     "$CF" calibrate "${AW[@]}" --holdout 0.3 --part train --seed "$seed" --target-quality "$target" \
-      --out "$OUT/arc_wino_${target}_s$seed.yaml" --candidates "$OUT/arc_wino_${target}_s$seed.candidates.json"
+      --out "$OUT/arc_wino_${target}_s$seed.yaml" ${listing[@]+"${listing[@]}"}
     replay "arc_wino_$target" "$seed" "ARC + Winogrande, calibrated for $target (held-out 30%)" "${AW[@]}" \
       --holdout 0.3 --part test --config "$OUT/arc_wino_${target}_s$seed.yaml"
   done
@@ -52,7 +54,7 @@ done
 .venv/bin/python - "$OUT" $SEEDS <<'PY'
 import json, re, sys
 from pathlib import Path
-from cascadeflow.bench.report import seeds_markdown, summary_markdown
+from cascadeflow.bench.report import seeds_markdown, signals_markdown, summary_markdown
 
 out, seeds = Path(sys.argv[1]), sys.argv[2:]
 names = [("ARC+Wino, calibrated 0.95", "arc_wino_0.95"), ("ARC+Wino, calibrated 0.96", "arc_wino_0.96"),
@@ -63,6 +65,7 @@ load = lambda stem, seed: json.loads((out / f"{stem}_s{seed}.json").read_text())
 tables = {
     "results": summary_markdown([(label, load(stem, seeds[0])) for label, stem in names]),
     "seeds": seeds_markdown([(label, [load(stem, s) for s in seeds]) for label, stem in names], seeds),
+    "signals": signals_markdown([(label, load(stem, seeds[0])) for label, stem in names]),
 }
 doc = Path("docs/benchmarks.md")
 text = doc.read_text()

@@ -49,6 +49,8 @@ def test_arithmetic_steps_find_wrong_worked_steps() -> None:
 def test_draft_features_by_kind() -> None:
     math_f = draft_features(MATH_Q, "3 * 12 = <<3*12=36>>36, 36 - 5 = <<36-5=31>>31\n#### 31")
     assert math_f["final_consistent"] == 1.0 and math_f["final_integer"] == 1.0 and math_f["math_wrong_frac"] == 0
+    assert math_f["numbers_used"] == 1.0
+    assert draft_features(MATH_Q, "3 * 12 = 36 eggs.\n#### 36")["numbers_used"] == pytest.approx(2 / 3)
     choice_f = draft_features("Pick.\nA) yes\nB) no\nAnswer:", "B")
     assert choice_f["bare_label"] == 1.0 and choice_f["n_options"] == 2.0 and choice_f["readable"] == 1.0
     code_f = draft_features("Write a function to add two numbers.", "```js\nlet f = (a, b) => a + b\n```")

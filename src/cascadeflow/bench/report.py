@@ -145,3 +145,18 @@ def seeds_markdown(rows: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], seed
         mean_apgr = _num(sum(apgr) / len(apgr)) if apgr else "—"
         lines.append(f"| {name} | {' | '.join(cells)} | **{_pct(quality)} @ {_pct(cost)}** | {mean_apgr} |")
     return "\n".join(lines) + "\n"
+
+
+def signals_markdown(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """AUROC (and APGR) of each accept/reject signal, one column per experiment."""
+    names: list[str] = []
+    for _, r in reports:
+        names += [n for n in r.get("signals", {}) if n not in names]
+    lines = ["| signal | " + " | ".join(label for label, _ in reports) + " |", "|---|" + "---|" * len(reports)]
+    for name in names:
+        cells = []
+        for _, r in reports:
+            s = r.get("signals", {}).get(name)
+            cells.append("—" if s is None else f"{_num(s.get('auroc'), 2)} / {_num(s.get('apgr'), 2)}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
