@@ -117,6 +117,10 @@ class CascadeEngine:
             return tuple(range(start, top + 1))
         return self.routing.plan(self.tiers, complexity, domain, start)
 
+    def next_tier(self, plan: tuple[int, ...], position: int) -> Tier | None:
+        """The tier planned after ``position``, or None when ``position`` is the last one."""
+        return self.tiers[plan[position + 1]] if position + 1 < len(plan) else None
+
     def threshold(self, tier: Tier, complexity: str) -> float:
         if tier.config.quality_threshold is not None:
             return tier.config.quality_threshold
@@ -136,7 +140,7 @@ class CascadeEngine:
         """Run the tier's validator (or the cascade's) over one draft."""
         index = plan[position]
         tier = self.tiers[index]
-        nxt = self.tiers[plan[position + 1]].provider if position + 1 < len(plan) else None
+        following = self.next_tier(plan, position)
         context = ValidationContext(
             complexity=complexity,
             threshold=self.threshold(tier, complexity),
@@ -144,7 +148,7 @@ class CascadeEngine:
             tier_count=len(self.tiers),
             model=tier.name,
             previous=previous,
-            next_provider=nxt,
+            next_provider=None if following is None else following.provider,
         )
         validator = tier.validator or self.validator
         verdict = validator(request, draft, context)
@@ -180,11 +184,8 @@ class CascadeEngine:
         """Record a failed call (action ``fallback``); the caller moves on to the next planned tier."""
         index = state.plan[position]
         tier = self.tiers[index]
-        nxt = (
-            f"falling back to {self.tiers[state.plan[position + 1]].name}"
-            if position + 1 < len(state.plan)
-            else "no tier left"
-        )
+        following = self.next_tier(state.plan, position)
+        nxt = "no tier left" if following is None else f"falling back to {following.name}"
         step = StepRecord(
             tier=index,
             model=tier.name,
@@ -221,7 +222,9 @@ class CascadeEngine:
             action: Action = "accept" if accepted else "final"
             state.steps.append(self._step(index, tier, completion, latency_ms, verdict, action, reason))
             return self._result(state, completion, tier, accepted=accepted)
-        nxt = self.tiers[state.plan[position + 1]].name
+        following = self.next_tier(state.plan, position)
+        assert following is not None  # a non-final position always has a next planned tier
+        nxt = following.name
         reason = (
             f"{tier.name} draft rejected by the {verdict.decided_by or 'quality'} check "
             f"({verdict.reason or 'score too low'}; score {verdict.score:.2f} < {verdict.threshold or 0:.2f}); "

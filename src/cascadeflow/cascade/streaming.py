@@ -126,5 +126,6 @@ def _escalation(
     engine: CascadeEngine, state: RunState, position: int, action: Literal["escalate", "fallback"], reason: str
 ) -> Escalation:
     index = state.plan[position]
-    nxt = engine.tiers[state.plan[position + 1]].name if position + 1 < len(state.plan) else None
+    following = engine.next_tier(state.plan, position)
+    nxt = None if following is None else following.name
     return Escalation(tier=index, model=engine.tiers[index].name, next_model=nxt, action=action, reason=reason)
