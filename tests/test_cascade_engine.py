@@ -141,6 +141,28 @@ async def test_tiers_are_ordered_by_price_whatever_the_input_order() -> None:
     assert [m.name for m in agent.models] == ["cheap", "pricey"]
 
 
+async def test_given_tier_order_is_kept_and_walked_as_listed() -> None:
+    mid = ScriptedProvider([""], model="mid")  # an empty draft never passes the default checks
+    cheap = ScriptedProvider([GOOD], model="cheap")
+    top = ScriptedProvider([GOOD], model="top")
+    agent = CascadeAgent(
+        models=[ModelConfig("mid", provider="fake", cost=0.1), ModelConfig("cheap", provider="fake", cost=0.01),
+                ModelConfig("top", provider="fake", cost=1.0)],
+        providers={"mid": mid, "cheap": cheap, "top": top},
+        tier_order="given",
+    )
+    assert [m.name for m in agent.models] == ["mid", "cheap", "top"]
+    result = await agent.run(SKY)
+    assert [s.model for s in result.steps] == ["mid", "cheap"] and result.model_used == "cheap"
+    assert len(mid.calls) == 1 and top.calls == []
+
+
+def test_unknown_tier_order_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="tier_order"):
+        CascadeAgent(models=[ModelConfig("a", provider="fake")], providers={"a": ScriptedProvider([])},
+                     tier_order="alphabetical")
+
+
 async def test_start_tier_is_configurable_by_complexity() -> None:
     small = ScriptedProvider([], model="small")
     large = ScriptedProvider([GOOD], model="large")

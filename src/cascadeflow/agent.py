@@ -3,7 +3,8 @@
     agent = CascadeAgent(models=[ModelConfig(...), ModelConfig(...)], quality_config=QualityConfig.for_cascade())
     result = await agent.run("What color is the sky?", max_tokens=150)
 
-The agent validates its configuration, orders the models cheapest first, builds one provider per model
+The agent validates its configuration, orders the models cheapest first (or keeps your order with
+``tier_order="given"``, e.g. for a calibrated plan that asks a strong cheap model first), builds one provider per model
 (through the provider registry, wrapped with retries and a circuit breaker), and hands each request to the
 :class:`~cascadeflow.cascade.engine.CascadeEngine`.
 """
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
 from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
-from cascadeflow.config import ModelConfig, QualityConfig
+from cascadeflow.config import TIER_ORDERS, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
 from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
@@ -36,7 +37,10 @@ def _build_tiers(
     providers: Mapping[str, Provider],
     registry: ProviderRegistry,
     validators: Mapping[str, Validator],
+    order: str = "price",
 ) -> list[Tier]:
+    if order not in TIER_ORDERS:
+        raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
     if not models:
         raise ConfigError("models", "give at least one ModelConfig")
     seen: set[str] = set()
@@ -55,6 +59,8 @@ def _build_tiers(
             provider = wrap_resilient(registry.build(config), config)
         price = resolve_price(config, provider_is_free=registry.is_free(config.provider))
         tiers.append(Tier(config=config, provider=provider, price=price, validator=validators.get(config.name)))
+    if order == "given":
+        return tiers
     # Cheapest first; ties keep the order the user gave (e.g. two free local models: small, then large).
     return sorted(tiers, key=lambda t: t.price.blended_per_1m)
 
@@ -64,6 +70,8 @@ class CascadeAgent:
 
     Args:
         models: the tiers, any order (they are sorted by price; equal prices keep your order).
+        tier_order: ``"price"`` (default: cheapest first) or ``"given"`` (keep the order of ``models``; a
+            calibrated plan may ask a stronger cheap model before a cheaper one because it decides more).
         quality_config: when a draft is good enough (default :meth:`QualityConfig.for_cascade`).
         enable_cascade: ``False`` sends everything to the top tier (a baseline to compare against).
         max_escalations: cap on escalations per request (``None``: walk every tier).
@@ -85,6 +93,7 @@ class CascadeAgent:
         self,
         models: Sequence[ModelConfig],
         *,
+        tier_order: str = "price",
         quality_config: QualityConfig | None = None,
         enable_cascade: bool = True,
         max_escalations: int | None = None,
@@ -102,7 +111,7 @@ class CascadeAgent:
     ) -> None:
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
-        tiers = _build_tiers(models, providers or {}, self.registry, tier_validators or {})
+        tiers = _build_tiers(models, providers or {}, self.registry, tier_validators or {}, tier_order)
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator
 
@@ -159,7 +168,7 @@ class CascadeAgent:
 
     @property
     def models(self) -> tuple[ModelConfig, ...]:
-        """The tiers' configs, cheapest first."""
+        """The tiers' configs in the order they are tried (cheapest first unless ``tier_order="given"``)."""
         return tuple(t.config for t in self.engine.tiers)
 
     def build_request(

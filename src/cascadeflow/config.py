@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 Complexity: TypeAlias = Literal["trivial", "simple", "moderate", "hard", "expert"]
 COMPLEXITY_LEVELS: tuple[Complexity, ...] = ("trivial", "simple", "moderate", "hard", "expert")
+TIER_ORDERS: tuple[str, ...] = ("price", "given")
+"""How an agent orders its tiers: ``price`` (cheapest first, ties keep your order) or ``given`` (exactly as
+listed; the last tier is still the one every escalation ends at)."""
 
 
 def _check_number(name: str, value: object, *, lo: float = 0.0, hi: float = math.inf) -> None:

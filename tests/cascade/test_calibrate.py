@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cascadeflow import CascadeAgent
 from cascadeflow.bench.runner import build_agent, replay_plan
 from cascadeflow.cascade.calibrate import CalibrationSettings, calibrate
 from cascadeflow.cascade.plan_config import (
@@ -22,6 +23,7 @@ from cascadeflow.cascade.plan_config import (
 from cascadeflow.cascade.quality.agreement import AgreementValidator
 from cascadeflow.cascade.quality.learned import LearnedValidator
 from cascadeflow.errors import ConfigError
+from cascadeflow.providers.fakes import ScriptedProvider
 from cascadeflow.providers.replay import RecordedAnswer, RecordedPrompt
 
 LETTERS = "ABCD"
@@ -87,11 +89,33 @@ async def test_learned_plan_runs_in_an_agent(tmp_path: Path) -> None:
     assert learned[0].model in used and "top" in used
 
 
+async def test_chains_are_searched_in_any_order_and_the_plan_keeps_its_order(tmp_path: Path) -> None:
+    result = calibrate(synthetic(200, seed=5), CalibrationSettings(target_quality=0.9, folds=2, max_tiers=3, beam=2,
+                                                                   strategies=("agreement",), shortlist=2))
+    chains = [tuple(c["chain"]) for c in result.candidates]
+    assert ("cheap_b", "cheap_a") in chains and ("cheap_a", "cheap_b") in chains  # both orders tried
+    assert len(chains) == len(set(chains)) and max(len(c) for c in chains) <= 3
+    assert result.plan.tier_order == "given"
+    # A plan listing a pricier tier first stays in that order in the agent, whatever the prices say.
+    plan = CascadePlan((TierPlan("b", "collect", None, {"provider": "openai", "cost": 0.5}),
+                        TierPlan("a", "agreement", 1.0, {"provider": "openai", "cost": 0.1}),
+                        TierPlan("top", "rule", None, {"provider": "openai", "cost": 5.0})), tier_order="given")
+    path = tmp_path / "ordered.yaml"
+    write_plan(plan, path)
+    assert "tier_order: given" in path.read_text()
+    agent = CascadeAgent.from_config(path, providers={m: ScriptedProvider([]) for m in ("a", "b", "top")})
+    assert [m.name for m in agent.models] == ["b", "a", "top"]
+    with pytest.raises(ConfigError, match="tier_order"):
+        plan_from_dict({**_plan_dict(), "tier_order": "random"})
+
+
 def test_settings_and_data_are_validated() -> None:
     with pytest.raises(ConfigError, match="strategies"):
         CalibrationSettings(strategies=("magic",))
     with pytest.raises(ConfigError, match="folds"):
         CalibrationSettings(folds=1)
+    with pytest.raises(ConfigError, match="beam"):
+        CalibrationSettings(beam=0)
     with pytest.raises(ConfigError, match="no labelled prompts"):
         calibrate([])
     with pytest.raises(ConfigError, match="top_model"):

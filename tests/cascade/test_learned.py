@@ -53,6 +53,10 @@ def test_draft_features_by_kind() -> None:
     assert draft_features(MATH_Q, "3 * 12 = 36 eggs.\n#### 36")["numbers_used"] == pytest.approx(2 / 3)
     choice_f = draft_features("Pick.\nA) yes\nB) no\nAnswer:", "B")
     assert choice_f["bare_label"] == 1.0 and choice_f["n_options"] == 2.0 and choice_f["readable"] == 1.0
+    assert choice_f["choice_position:1"] == 1.0 and "choice_position:0" not in choice_f
+    many = "Pick.\n" + "\n".join(f"{c}) option {c}" for c in "ABCDEFG") + "\nAnswer:"
+    assert draft_features(many, "G")["choice_position:4"] == 1.0  # the fifth option and later share a slot
+    assert not any(k.startswith("choice_position") for k in draft_features(many, "no idea"))
     code_f = draft_features("Write a function to add two numbers.", "```js\nlet f = (a, b) => a + b\n```")
     assert code_f["code_parses"] == 0.0
 

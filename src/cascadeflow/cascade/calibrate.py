@@ -1,12 +1,14 @@
 """Calibrate a cascade from labelled outcomes: which tiers, which strategy, which thresholds.
 
-Input is data-source agnostic: for each prompt, every candidate model's answer, whether it was correct and
-what it cost (:class:`~cascadeflow.providers.replay.RecordedPrompt`; build them from your own logs or load a
-benchmark). The search tries every chain of up to ``max_tiers`` cheap models (cheapest first, as the agent
-orders them) in front of the top model, with each strategy, and picks per-tier thresholds that minimise cost
-while keeping ``target_quality + margin`` of the top model's accuracy. Scores of learned strategies are
-out-of-fold (k-fold), and the shortlisted plans are re-scored by k-fold cross-validation with thresholds chosen
-on the other folds, so the estimate in the output is a held-out number, not a training-set one. The margin
+Input is data-source agnostic: for each prompt, every candidate model's answer, whether it was correct and what
+it cost (:class:`~cascadeflow.providers.replay.RecordedPrompt`; build them from your own logs or load a
+benchmark). The search tries chains of up to ``max_tiers`` cheap models in front of the top model, in any order
+(a strong cheap model asked first often settles more prompts than a cheaper weak one: the written plan then keeps
+its order with ``tier_order: given``): every chain of one or two cheap models, then beam search extending the
+best chains of each length by one more model. For each chain and strategy it picks per-tier thresholds that
+minimise cost while keeping ``target_quality + margin`` of the top model's accuracy. Scores of learned strategies
+are out-of-fold (k-fold), and the shortlisted plans are re-scored by k-fold cross-validation with thresholds
+chosen on the other folds, so the estimate in the output is a held-out number, not a training-set one. The margin
 itself is chosen by that cross-validation: the smallest step of :data:`MARGIN_STEPS` (at least
 ``settings.margin``) whose held-out quality still meets the target.
 
@@ -50,6 +52,9 @@ class CalibrationSettings:
     folds: int = 5
     max_tiers: int = 3
     """Cheap tiers in front of the top model: chains of 4 rarely beat 3 and multiply the search time."""
+    beam: int = 6
+    """Chains of each length (from two up) that are extended by one more cheap model; every chain of one or
+    two cheap models is tried regardless."""
     strategies: tuple[str, ...] = CALIBRATION_STRATEGIES
     models: tuple[str, ...] = ()
     top_model: str | None = None
@@ -71,6 +76,8 @@ class CalibrationSettings:
             raise ConfigError("folds", f"must be >= 2, got {self.folds!r}")
         if self.max_tiers < 1:
             raise ConfigError("max_tiers", f"must be >= 1, got {self.max_tiers!r}")
+        if self.beam < 1:
+            raise ConfigError("beam", f"must be >= 1, got {self.beam!r}")
         bad = sorted(set(self.strategies) - set(CALIBRATION_STRATEGIES))
         if bad or not self.strategies:
             raise ConfigError("strategies", f"choose from {list(CALIBRATION_STRATEGIES)}, got {list(self.strategies)}")
@@ -101,6 +108,8 @@ class _Prepared:
         self.correct = np.array([[bool(p.answers[m].correct) for m in models] for p in prompts], dtype=float)
         self.norm = [[normalize_answer(p.answers[m].answer, p.prompt, kind) for m in models] for p in prompts]
         self.feats = [[draft_features(p.prompt, p.answers[m].answer, kind) for m in models] for p in prompts]
+        self.learned_cache: dict[tuple[str, ...], np.ndarray] = {}
+
         if checks:
             from cascadeflow.cascade.quality.composite import build_validator
             from cascadeflow.config import QualityConfig
@@ -146,21 +155,35 @@ def _fold_ids(count: int, folds: int, seed: int) -> np.ndarray:
     return rng.permutation(np.arange(count) % folds)
 
 
-def _learned_scores(prep: _Prepared, chain: Sequence[str], folds: np.ndarray) -> np.ndarray:
-    """Out-of-fold P(correct) for every tier of the chain (N x k)."""
+def _learned_column(prep: _Prepared, chain: Sequence[str], folds: np.ndarray) -> np.ndarray:
+    """Out-of-fold P(correct) of the chain's last tier given the tiers before it."""
     import numpy as np
 
-    out = np.zeros((len(prep.prompts), len(chain)))
-    for i, model in enumerate(chain):
-        rows = prep.features(chain, i)
-        labels = prep.correct[:, prep.col(model)] > 0
-        for f in np.unique(folds):
-            train = np.flatnonzero(folds != f)
-            scorer = fit_scorer([rows[n] for n in train], labels[train].tolist(), peers=chain[:i], kind=prep.kind,
-                                checks=prep.checks)
-            for n in np.flatnonzero(folds == f):
-                out[n, i] = scorer.probability(rows[n])
+    i, model = len(chain) - 1, chain[-1]
+    out = np.zeros(len(prep.prompts))
+    rows = prep.features(chain, i)
+    labels = prep.correct[:, prep.col(model)] > 0
+    for f in np.unique(folds):
+        train = np.flatnonzero(folds != f)
+        scorer = fit_scorer([rows[n] for n in train], labels[train].tolist(), peers=chain[:i], kind=prep.kind,
+                            checks=prep.checks)
+        for n in np.flatnonzero(folds == f):
+            out[n] = scorer.probability(rows[n])
     return out
+
+
+def _learned_scores(prep: _Prepared, chain: Sequence[str], folds: np.ndarray) -> np.ndarray:
+    """Out-of-fold P(correct) for every tier of the chain (N x k). A tier's score depends only on the tiers
+    before it, so columns are cached by chain prefix (chains searched in any order share many prefixes)."""
+    import numpy as np
+
+    columns = []
+    for i in range(len(chain)):
+        prefix = tuple(chain[: i + 1])
+        if prefix not in prep.learned_cache:
+            prep.learned_cache[prefix] = _learned_column(prep, prefix, folds)
+        columns.append(prep.learned_cache[prefix])
+    return np.column_stack(columns)
 
 
 def _matrices(prep: _Prepared, chain: Sequence[str], top: str, scores: np.ndarray) -> Matrices:
@@ -176,8 +199,21 @@ def _scores(prep: _Prepared, chain: Sequence[str], strategy: str, folds: np.ndar
     return np.column_stack([prep.agreement_scores(chain, i) for i in range(len(chain))])
 
 
-def _chains(cheap: Sequence[str], max_tiers: int) -> list[tuple[str, ...]]:
-    return [c for k in range(1, max_tiers + 1) for c in itertools.combinations(cheap, k)]
+def _seed_chains(cheap: Sequence[str], max_tiers: int) -> list[tuple[str, ...]]:
+    """Every ordered chain of one or two cheap models (fewer if ``max_tiers`` says so)."""
+    return [c for k in range(1, min(max_tiers, 2) + 1) for c in itertools.permutations(cheap, k)]
+
+
+def _extend(best: Sequence[Candidate], cheap: Sequence[str], seen: set[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The chains one tier longer than each of ``best`` (any unused cheap model appended), not seen before."""
+    out = []
+    for cand in best:
+        for model in cheap:
+            chain = (*cand.chain, model)
+            if model not in cand.chain and chain not in seen:
+                seen.add(chain)
+                out.append(chain)
+    return out
 
 
 def _pick_models(prompts: Sequence[RecordedPrompt], settings: CalibrationSettings) -> list[str]:
@@ -195,7 +231,7 @@ def _pick_models(prompts: Sequence[RecordedPrompt], settings: CalibrationSetting
 
 def _tiers(prep: _Prepared, settings: CalibrationSettings) -> tuple[str, list[str]]:
     """The top model (given, or the most accurate; cheaper wins ties) and the affordable cheap models,
-    cheapest first."""
+    cheapest first (the order chains are enumerated in)."""
     import numpy as np
 
     accuracy, mean_cost = prep.correct.mean(axis=0), prep.cost.mean(axis=0)
@@ -213,14 +249,23 @@ def _screen(
 ) -> list[Candidate]:
     """Every chain × strategy with thresholds fitted on all prompts' out-of-fold scores."""
     goal = settings.target_quality + settings.margin
-    jobs = [(c, s) for c in _chains(cheap, settings.max_tiers) for s in settings.strategies]
+    chains = _seed_chains(cheap, settings.max_tiers)
+    seen = set(chains)
     screened: list[Candidate] = []
-    for done, (chain, strategy) in enumerate(jobs, 1):
-        mats = _matrices(prep, chain, top, _scores(prep, chain, strategy, folds))
-        thresholds, fit = choose_thresholds(mats, None, goal)
-        screened.append(Candidate(chain, strategy, thresholds, fit, mats))
-        if progress:
-            progress("screen", done, len(jobs))
+    length = min(settings.max_tiers, 2)
+    while chains:
+        jobs = [(c, s) for c in chains for s in settings.strategies]
+        for done, (chain, strategy) in enumerate(jobs, 1):
+            mats = _matrices(prep, chain, top, _scores(prep, chain, strategy, folds))
+            thresholds, fit = choose_thresholds(mats, None, goal)
+            screened.append(Candidate(chain, strategy, thresholds, fit, mats))
+            if progress:
+                progress(f"screen {length}-tier chains", done, len(jobs))
+        if length >= settings.max_tiers:
+            break
+        longest = [c for c in screened if len(c.chain) == length]
+        best = sorted(longest, key=lambda c: (c.fit.quality_ratio < goal, c.fit.cost_ratio))[: settings.beam]
+        chains, length = _extend(best, cheap, seen), length + 1
     return screened
 
 
@@ -302,4 +347,5 @@ def _final_plan(prep: _Prepared, best: Candidate, top: str, settings: Calibratio
         "fit_quality_ratio": round(best.fit.quality_ratio, 4),
         "fit_cost_ratio": round(best.fit.cost_ratio, 4),
     }
-    return CascadePlan(tuple(tiers), dict.fromkeys(COMPLEXITY_LEVELS, 0), None, calibration)
+    # The plan is tried exactly as it was measured, whatever the tiers' list prices say.
+    return CascadePlan(tuple(tiers), dict.fromkeys(COMPLEXITY_LEVELS, 0), None, calibration, tier_order="given")

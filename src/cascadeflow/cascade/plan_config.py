@@ -9,7 +9,9 @@
 
 Strategies: ``rule`` (the built-in composite checks; the default), ``agreement`` (same answer as earlier
 drafts), ``learned`` (a trained :class:`~cascadeflow.cascade.quality.learned.LearnedScorer`, inline) and
-``collect`` (never accept: only keep the draft for later tiers to agree with). ``threshold`` becomes the tier's
+``collect`` (never accept: only keep the draft for later tiers to agree with). ``tier_order: given`` keeps
+the tiers in the listed order (calibrated plans use it: asking a strong cheap model first can be cheaper
+overall); the default ``price`` sorts them cheapest first. ``threshold`` becomes the tier's
 ``ModelConfig.quality_threshold``; any other ``ModelConfig`` field may be given per tier. ``cascadeflow
 calibrate`` writes such files; :func:`load_cascade_config` turns one into ``CascadeAgent`` keyword arguments.
 """
@@ -23,14 +25,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from cascadeflow.cascade.quality.base import Validator
-from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig
+from cascadeflow.config import COMPLEXITY_LEVELS, TIER_ORDERS, ModelConfig
 from cascadeflow.errors import ConfigError
 
 VERSION: Final = 1
 STRATEGIES: Final[tuple[str, ...]] = ("rule", "agreement", "learned", "collect")
 _TIER_KEYS: Final = frozenset({"model", "strategy", "threshold", "agreement", "learned"})
 _MODEL_KEYS: Final = frozenset(f.name for f in fields(ModelConfig)) - {"name", "quality_threshold"}
-_TOP_KEYS: Final = frozenset({"version", "tiers", "start_tiers", "max_escalations", "calibration"})
+_TOP_KEYS: Final = frozenset({"version", "tiers", "tier_order", "start_tiers", "max_escalations", "calibration"})
 _THRESHOLD_SCALE: Final = 1_000_000  # thresholds are written with 6 decimals
 _AGREEMENT_KEYS: Final = frozenset({"kind", "min_agree", "peers"})
 
@@ -54,12 +56,14 @@ class TierPlan:
 
 @dataclass(frozen=True)
 class CascadePlan:
-    """A whole cascade: tiers cheapest first, where each complexity level starts, and how it was made."""
+    """A whole cascade: the tiers and their order, where each complexity level starts, and how it was made."""
 
     tiers: tuple[TierPlan, ...]
     start_tiers: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(COMPLEXITY_LEVELS, 0))
     max_escalations: int | None = None
     calibration: Mapping[str, Any] = field(default_factory=dict)
+    tier_order: str = "price"
+    """``price``: the agent sorts the tiers cheapest first; ``given``: it tries them exactly as listed."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -107,15 +111,19 @@ def plan_from_dict(data: Mapping[str, Any]) -> CascadePlan:
         raise ConfigError("version", f"unsupported version {data.get('version')!r}; this build reads {VERSION}")
     raw_tiers = data.get("tiers")
     if not isinstance(raw_tiers, Sequence) or isinstance(raw_tiers, str) or not raw_tiers:
-        raise ConfigError("tiers", "give a non-empty list of tiers, cheapest first")
+        raise ConfigError("tiers", "give a non-empty list of tiers (the top model last)")
     tiers = tuple(_tier_from_dict(t, f"tiers[{i}]") for i, t in enumerate(raw_tiers))
     start = dict(data.get("start_tiers") or dict.fromkeys(COMPLEXITY_LEVELS, 0))
     bad = sorted(set(start) - set(COMPLEXITY_LEVELS))
     if bad:
         raise ConfigError(f"start_tiers.{bad[0]}", f"unknown complexity level; use {list(COMPLEXITY_LEVELS)}")
     escalations = data.get("max_escalations")
+    order = data.get("tier_order", "price")
+    if order not in TIER_ORDERS:
+        raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
     return CascadePlan(
         tiers=tiers,
+        tier_order=str(order),
         start_tiers={k: int(v) for k, v in start.items()},
         max_escalations=None if escalations is None else int(escalations),
         calibration=dict(data.get("calibration") or {}),
@@ -135,7 +143,10 @@ def plan_to_dict(plan: CascadePlan) -> dict[str, Any]:
         if tier.learned is not None:
             out["learned"] = dict(tier.learned)
         tiers.append(out)
-    data: dict[str, Any] = {"version": VERSION, "start_tiers": dict(plan.start_tiers), "tiers": tiers}
+    data: dict[str, Any] = {"version": VERSION}
+    if plan.tier_order != "price":
+        data["tier_order"] = plan.tier_order
+    data.update({"start_tiers": dict(plan.start_tiers), "tiers": tiers})
     if plan.max_escalations is not None:
         data["max_escalations"] = plan.max_escalations
     if plan.calibration:
@@ -192,10 +203,12 @@ def tier_validator(tier: TierPlan) -> Validator | None:
 
 
 def plan_agent_kwargs(plan: CascadePlan) -> dict[str, Any]:
-    """``CascadeAgent`` keyword arguments for a plan: models, tier_validators, start_tiers, max_escalations."""
+    """``CascadeAgent`` keyword arguments for a plan: models, tier_order, tier_validators, start_tiers,
+    max_escalations."""
     validators = {t.model: v for t in plan.tiers for v in (tier_validator(t),) if v is not None}
     return {
         "models": [t.model_config() for t in plan.tiers],
+        "tier_order": plan.tier_order,
         "tier_validators": validators,
         "start_tiers": dict(plan.start_tiers),
         "max_escalations": plan.max_escalations,

@@ -23,6 +23,7 @@ from cascadeflow.cascade.quality.agreement import (
     extract_python,
     final_number,
     normalize_answer,
+    normalize_choice,
     parse_options,
 )
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict
@@ -44,6 +45,8 @@ _HEDGE_RE: Final = re.compile(
 _LABEL_RE: Final = re.compile(r"^\(?(?:[A-H]|[1-9])\)?[.:)]?$")
 _NUMBER_RE: Final = re.compile(r"\d+(?:\.\d+)?")
 _QUANTITY_RE: Final = re.compile(r"\d[\d,]*(?:\.\d+)?")
+MAX_POSITION: Final = 4
+"""Option positions from here on (the fifth option and later) share one ``choice_position`` feature."""
 _MAX_EXPONENT: Final = 64
 """Worked answers never need a bigger power; a larger one is refused rather than computed (no DoS)."""
 _REL_TOLERANCE: Final = 1e-4
@@ -114,11 +117,23 @@ def draft_features(query: str, answer: str, kind: str = "auto") -> dict[str, flo
     if resolved == "choice":
         out["n_options"] = float(len(parse_options(query)))
         out["bare_label"] = float(_LABEL_RE.match(text) is not None)
+        out.update(_position_features(answer, query))
     elif resolved == "number":
         out.update(_math_features(query, text))
     elif resolved == "code":
         out["code_parses"] = float(extract_python(text) is not None)
     return out
+
+
+def _position_features(answer: str, query: str) -> dict[str, float]:
+    """Which option the draft picked, one-hot (``choice_position:0`` is the first option). Models have
+    label-position biases (one that over-picks "B" is more often wrong when it says "B"), so the position is
+    a prior on correctness that the scorer can learn per model. Positions from :data:`MAX_POSITION` on share
+    the last slot."""
+    chosen = normalize_choice(answer, query)
+    if chosen is None:
+        return {}
+    return {f"choice_position:{min(int(chosen), MAX_POSITION)}": 1.0}
 
 
 def _numbers_in(text: str) -> set[str]:
