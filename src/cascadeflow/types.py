@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
 from cascadeflow.errors import ConfigError
@@ -149,6 +150,9 @@ class Completion:
     usage_estimated: bool = False
     """True when the backend reported no usage (some servers omit it in streams) and output tokens were
     counted from the streamed chunks instead; input tokens are then unknown (0)."""
+    cost_usd: Decimal | None = None
+    """What the backend itself says this call cost (e.g. OpenRouter's ``usage.cost``, a replayed recording).
+    When set, the engine accounts this instead of the tier's price × usage."""
 
     @property
     def is_empty(self) -> bool:
@@ -164,6 +168,8 @@ class Chunk:
     usage: Usage | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     logprobs: tuple[TokenLogprob, ...] | None = None
+    cost_usd: Decimal | None = None
+    """The backend-reported cost of the whole call, on the last chunk (see :attr:`Completion.cost_usd`)."""
 
 
 MessageInput: TypeAlias = "str | Message | Mapping[str, Any]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -77,6 +78,17 @@ async def test_complete_maps_request_and_response() -> None:
     assert completion.content == "hello" and completion.finish_reason == "tool_calls"
     assert completion.tool_calls == (ToolCall(id="c1", name="f", arguments="{}"),)
     assert (completion.usage.input_tokens, completion.usage.output_tokens) == (5, 1)
+    assert completion.cost_usd is None
+
+
+async def test_litellm_computed_cost_is_the_call_cost() -> None:
+    data = {"model": "groq/llama3", "choices": [{"message": {"role": "assistant", "content": "hello"},
+                                                 "finish_reason": "stop"}]}
+    answer = Dumpable(data)
+    answer._hidden_params = {"response_cost": 1.5e-05}  # type: ignore[attr-defined]  # where litellm keeps it
+    provider = LiteLLMProvider("groq/llama3", module=FakeLiteLLM(answer))
+    completion = await provider.complete(request())
+    assert completion.cost_usd == Decimal("0.000015")
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
+from cascadeflow import CascadeAgent
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import (
     AuthenticationError,
@@ -20,7 +22,7 @@ from cascadeflow.errors import (
     RateLimitError,
     StreamInterruptedError,
 )
-from cascadeflow.providers.openai_compatible import OpenAICompatibleProvider
+from cascadeflow.providers.openai_compatible import OpenAICompatibleProvider, parse_cost
 from cascadeflow.providers.registry import default_registry
 from cascadeflow.resilience.provider import wrap_resilient
 from cascadeflow.types import Chunk, CompletionRequest, Message, ToolCall, ToolSpec
@@ -132,6 +134,24 @@ async def test_completion_fields_are_parsed() -> None:
     assert (completion.usage.input_tokens, completion.usage.output_tokens) == (12, 3)
     assert completion.model == "gpt-4o-mini"
     assert completion.logprobs is None  # the server sent none: never fabricated
+    assert completion.cost_usd is None  # no usage.cost: the engine prices the tokens itself
+
+
+@pytest.mark.parametrize(("reported", "expected"), [(0.00042, Decimal("0.00042")), ("0.5", Decimal("0.5")),
+                                                    (-1, None), ("free", None), (True, None), (None, None)])
+def test_reported_usage_cost_is_read_when_sane(reported: Any, expected: Decimal | None) -> None:
+    assert parse_cost({"prompt_tokens": 1, "cost": reported}) == expected
+
+
+async def test_server_reported_cost_becomes_the_step_cost() -> None:
+    data = {"model": "m", "choices": [{"message": {"role": "assistant", "content": "Paris is the capital."},
+                                       "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 3, "cost": 0.00042}}
+    server = Server([httpx.Response(200, json=data)])
+    agent = CascadeAgent([ModelConfig("m", provider="openrouter", cost=1.0)],
+                         providers={"m": provider_for(server, "m")})
+    result = await agent.run("What is the capital of France?")
+    assert result.cost == Decimal("0.00042")  # what OpenRouter billed, not 15 tokens x $1/1K
 
 
 async def test_logprobs_are_requested_and_parsed() -> None:
@@ -305,6 +325,7 @@ async def test_stream_yields_text_then_a_final_chunk_with_usage() -> None:
     assert "".join(c.text for c in chunks) == "Paris."
     final = chunks[-1]
     assert final.finish_reason == "stop" and final.usage is not None and final.usage.output_tokens == 2
+    assert final.cost_usd is None
     sent = server.bodies()[0]
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
 

@@ -24,7 +24,7 @@ from cascadeflow.cascade.quality.base import ValidationContext, Validator, Verdi
 from cascadeflow.cascade.quality.learned import LearnedValidator
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig, QualityConfig
-from cascadeflow.providers.replay import PROVIDER_NAME, REPLAY_PRICE_PER_1M, RecordedPrompt, ReplayProvider
+from cascadeflow.providers.replay import PROVIDER_NAME, RecordedPrompt, ReplayProvider
 from cascadeflow.types import Completion, CompletionRequest
 
 Progress = Callable[[int, int], None]
@@ -55,16 +55,14 @@ class ReplayRun:
 
 
 def replay_models(models: Sequence[ModelConfig]) -> list[ModelConfig]:
-    """The same tiers priced in replay cost units (equal prices: the configured order is kept)."""
-    return [
-        m.with_(provider=PROVIDER_NAME, cost=None, input_price=REPLAY_PRICE_PER_1M, output_price=REPLAY_PRICE_PER_1M)
-        for m in models
-    ]
+    """The same tiers served by replay providers at zero per-token price (the recording holds the cost)."""
+    return [m.with_(provider=PROVIDER_NAME, cost=None, input_price=0.0, output_price=0.0) for m in models]
 
 
 def build_agent(records: Sequence[RecordedPrompt], agent_kwargs: Mapping[str, Any]) -> CascadeAgent:
-    """A CascadeAgent over replay providers; ``agent_kwargs`` as from ``load_cascade_config``."""
-    kwargs = dict(agent_kwargs)
+    """A CascadeAgent over replay providers; ``agent_kwargs`` as from ``load_cascade_config``. The tiers are
+    tried in the order given (replayed tiers have no per-token price to sort by)."""
+    kwargs = {"tier_order": "given", **agent_kwargs}
     models = replay_models(kwargs.pop("models"))
     providers = {m.name: ReplayProvider(m.name, records) for m in models}
     return CascadeAgent(models, providers=providers, **kwargs)

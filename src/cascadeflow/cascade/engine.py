@@ -253,7 +253,7 @@ class CascadeEngine:
             action=action,
             reason=reason,
             usage=completion.usage,
-            cost=tier.price.cost(completion.usage),
+            cost=completion.cost_usd if completion.cost_usd is not None else tier.price.cost(completion.usage),
             latency_ms=latency,
             verdict=verdict,
             finish_reason=completion.finish_reason,
@@ -277,8 +277,7 @@ class CascadeEngine:
         spent = sum((s.cost for s in steps), Decimal(0))
         top_index = len(self.tiers) - 1
         top_steps = [s for s in steps if s.tier == top_index and s.action != "fallback"]
-        # Baseline: what the top tier charged for this request, or would have for the same token counts.
-        baseline = top_steps[0].cost if top_steps else self.tiers[top_index].price.cost(completion.usage)
+        baseline = top_steps[0].cost if top_steps else self._baseline(state.request, completion)
         return CascadeResult(
             content=completion.content,
             model_used=tier.name,
@@ -293,6 +292,15 @@ class CascadeEngine:
             cost=spent,
             baseline_cost=baseline,
         )
+
+
+    def _baseline(self, request: CompletionRequest, completion: Completion) -> Decimal:
+        """What the top tier would have charged for a request it did not answer: its provider's own estimate
+        when it has one (a replayed recording), else its price for the answer's token counts."""
+        top = self.tiers[-1]
+        estimator = getattr(top.provider, "estimate_cost", None)  # CostEstimator; getattr: no Protocol check cost
+        estimate = estimator(request) if callable(estimator) else None
+        return estimate if isinstance(estimate, Decimal) else top.price.cost(completion.usage)
 
 
 def _summarize(steps: Sequence[StepRecord]) -> str:

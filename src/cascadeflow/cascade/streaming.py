@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal, TypeAlias
 
 from cascadeflow.cascade.engine import CascadeEngine, RunState, Tier, check_not_empty
@@ -62,6 +63,7 @@ async def _collect(
     usage: Usage | None = None
     calls: tuple[ToolCall, ...] = ()
     logprobs: list[TokenLogprob] | None = None
+    cost: Decimal | None = None
     async for chunk in tier.provider.stream(request):
         if chunk.text:
             parts.append(chunk.text)
@@ -73,6 +75,8 @@ async def _collect(
             calls = chunk.tool_calls
         if chunk.usage is not None:
             usage = chunk.usage
+        if chunk.cost_usd is not None:
+            cost = chunk.cost_usd
         if chunk.finish_reason is not None:
             finish = chunk.finish_reason
     if finish is None:
@@ -88,6 +92,7 @@ async def _collect(
         tool_calls=calls,
         logprobs=None if logprobs is None else tuple(logprobs),
         usage_estimated=estimated,
+        cost_usd=cost,
     )
 
 

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import ConfigError, MalformedResponseError, ProviderError, ProviderTimeoutError
 from cascadeflow.providers.http_errors import Endpoint, error_from_status, parse_retry_after
-from cascadeflow.providers.openai_compatible import ChatStreamState, build_chat_body, parse_chat_completion
+from cascadeflow.providers.openai_compatible import (
+    ChatStreamState,
+    build_chat_body,
+    parse_chat_completion,
+    parse_cost,
+)
 from cascadeflow.providers.registry import ProviderPreset
 from cascadeflow.types import Chunk, Completion, CompletionRequest
 
@@ -102,7 +108,14 @@ class LiteLLMProvider:
         started = time.perf_counter()
         answer = await self._call(**self._kwargs(request))
         latency = (time.perf_counter() - started) * _MS_PER_SECOND
-        return parse_chat_completion(_as_dict(answer, self.endpoint), self.endpoint, latency_ms=latency)
+        completion = parse_chat_completion(_as_dict(answer, self.endpoint), self.endpoint, latency_ms=latency)
+        # LiteLLM prices the call itself (its own price map) and keeps the result in _hidden_params.
+        hidden = getattr(answer, "_hidden_params", None)
+        if completion.cost_usd is None and isinstance(hidden, Mapping):
+            cost = parse_cost({"cost": hidden.get("response_cost")})
+            if cost is not None:
+                return replace(completion, cost_usd=cost)
+        return completion
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]:
         state = ChatStreamState(self.endpoint)

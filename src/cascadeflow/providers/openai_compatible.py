@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -75,6 +76,19 @@ def parse_usage(raw: Any) -> Usage | None:
     return Usage(input_tokens=int(raw.get("prompt_tokens") or 0), output_tokens=int(raw.get("completion_tokens") or 0))
 
 
+def parse_cost(raw: Any) -> Decimal | None:
+    """The call's cost when the server reports one in ``usage.cost`` (OpenRouter does, in USD); else None.
+    A negative or non-numeric value is ignored rather than trusted."""
+    cost = raw.get("cost") if isinstance(raw, Mapping) else None
+    if isinstance(cost, bool) or not isinstance(cost, int | float | str):
+        return None
+    try:
+        value = Decimal(str(cost))
+    except ArithmeticError:
+        return None
+    return value if value.is_finite() and value >= 0 else None
+
+
 def _parse_tool_calls(raw: Any, endpoint: Endpoint) -> tuple[ToolCall, ...]:
     calls: list[ToolCall] = []
     for item in raw or ():
@@ -105,6 +119,7 @@ def parse_chat_completion(data: Any, endpoint: Endpoint, *, latency_ms: float = 
         tool_calls=_parse_tool_calls(message.get("tool_calls"), endpoint),
         logprobs=parse_logprobs(choice.get("logprobs")),
         latency_ms=latency_ms,
+        cost_usd=parse_cost(data.get("usage")),
     )
     if completion.is_empty:
         raise _malformed(f"no content and no tool calls (finish_reason={completion.finish_reason!r})", endpoint)
@@ -125,6 +140,7 @@ class ChatStreamState:
     endpoint: Endpoint
     finish_reason: str | None = None
     usage: Usage | None = None
+    cost_usd: Decimal | None = None
     done: bool = False
     produced_text: bool = False
     _calls: dict[int, _ToolCallParts] = field(default_factory=dict)
@@ -140,6 +156,7 @@ class ChatStreamState:
                 provider=self.endpoint.provider,
             )
         self.usage = parse_usage(payload.get("usage")) or self.usage
+        self.cost_usd = parse_cost(payload.get("usage")) or self.cost_usd
         choices = payload.get("choices") or []
         if not choices or not isinstance(choices[0], Mapping):
             return None
@@ -178,7 +195,8 @@ class ChatStreamState:
         calls = self.tool_calls()
         if not self.produced_text and not calls:
             raise _malformed("the stream carried no content and no tool calls", self.endpoint)
-        return Chunk(finish_reason=self.finish_reason or "stop", usage=self.usage, tool_calls=calls)
+        return Chunk(finish_reason=self.finish_reason or "stop", usage=self.usage, tool_calls=calls,
+                     cost_usd=self.cost_usd)
 
 
 def resolve_base_url(config: ModelConfig, preset: ProviderPreset) -> str:

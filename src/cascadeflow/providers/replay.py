@@ -1,11 +1,12 @@
 """Replay recorded model outputs: "calling" model M on a recorded prompt returns M's recorded answer.
 
 This lets the real :class:`~cascadeflow.agent.CascadeAgent` (its validators, escalation and accounting) run
-over benchmark data such as RouterBench without any network. The recorded USD cost of each call must come out
-of the engine's own accounting (``price × usage``), so a replayed completion reports its cost as *cost units*:
-``Usage.input_tokens`` counts units of :data:`COST_UNIT_USD`, and :func:`replay_model_config` prices every
-replayed model at exactly one unit per token. Equal prices also keep the tiers in the order you gave them.
-Recorded token counts, when the data has them, stay on :class:`RecordedAnswer` for reports.
+over benchmark data such as RouterBench without any network. A replayed completion reports the recorded USD
+cost as :attr:`~cascadeflow.types.Completion.cost_usd` (what a provider's own bill says), which the engine
+accounts instead of price × usage, and the recorded token counts, when the data has them, as its usage.
+As the top tier, a replay provider also tells the engine what the top model's recorded answer cost
+(:meth:`ReplayProvider.estimate_cost`), so ``CascadeResult.cost_saved`` is exact even when the top model was
+never asked. :func:`replay_model_config` prices replayed tiers at zero per token: all cost comes from the data.
 
 Prompts are looked up by ``request.metadata["prompt_id"]`` when given, else by the text of the last user
 message. A prompt or model that is not in the recording raises :class:`~cascadeflow.errors.ReplayError`.
@@ -22,11 +23,9 @@ from cascadeflow.config import ModelConfig
 from cascadeflow.errors import ReplayError
 from cascadeflow.types import Chunk, Completion, CompletionRequest, Usage
 
-COST_UNIT_USD: Final = Decimal("1e-12")
-"""One replayed "token" is a pico-dollar: fine enough that every recorded cost (RouterBench stores USD floats
-with ~1e-10 resolution) is reproduced exactly after rounding, small enough to fit an int for any real call."""
-REPLAY_PRICE_PER_1M: Final = float(COST_UNIT_USD * 1_000_000)
-"""USD per 1M cost units: the ModelConfig price that turns cost units back into the recorded USD."""
+COST_RESOLUTION_USD: Final = Decimal("1e-12")
+"""Recorded costs are rounded to a pico-dollar: far below any real call's cost (RouterBench's cheapest calls
+cost ~1e-5 USD), far above the float noise of summed per-token prices."""
 PROVIDER_NAME: Final = "replay"
 _QUERY_PREVIEW: Final = 80
 
@@ -43,15 +42,10 @@ class RecordedAnswer:
     output_tokens: int | None = None
 
     @property
-    def cost_units(self) -> int:
-        """The recorded cost in :data:`COST_UNIT_USD` units, rounded half-even."""
-        exact = Decimal(repr(float(self.cost_usd))) / COST_UNIT_USD
-        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-
-    @property
     def cost(self) -> Decimal:
-        """The USD cost the engine will account for this call (the recorded cost, rounded to a unit)."""
-        return self.cost_units * COST_UNIT_USD
+        """The recorded USD cost as the engine accounts it, rounded half-even to :data:`COST_RESOLUTION_USD`
+        (recordings carry float noise such as ``0.00014579999999999997``; this gives ``0.0001458``)."""
+        return Decimal(repr(float(self.cost_usd))).quantize(COST_RESOLUTION_USD, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +63,13 @@ class RecordedPrompt:
 
 
 def replay_model_config(name: str, **overrides: object) -> ModelConfig:
-    """A ModelConfig for a replayed model, priced so that the engine's cost equals the recorded cost."""
+    """A ModelConfig for a replayed model: zero per-token price, since every call's cost comes from the
+    recording (``Completion.cost_usd``)."""
     return ModelConfig(
         name=name,
         provider=PROVIDER_NAME,
-        input_price=REPLAY_PRICE_PER_1M,
-        output_price=REPLAY_PRICE_PER_1M,
+        input_price=0.0,
+        output_price=0.0,
         **overrides,  # type: ignore[arg-type]
     )
 
@@ -125,13 +120,21 @@ class ReplayProvider:
             content=recorded.answer,
             model=self.model,
             finish_reason="stop",
-            usage=Usage(input_tokens=recorded.cost_units, output_tokens=0),
+            usage=Usage(input_tokens=recorded.input_tokens or 0, output_tokens=recorded.output_tokens or 0),
+            cost_usd=recorded.cost,
         )
+
+    def estimate_cost(self, request: CompletionRequest) -> Decimal | None:
+        """What this model's recorded answer to ``request`` cost (without counting a call); None if unknown."""
+        try:
+            return self.lookup(request).cost
+        except ReplayError:
+            return None
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]:
         completion = await self.complete(request)
         yield Chunk(text=completion.content)
-        yield Chunk(finish_reason=completion.finish_reason, usage=completion.usage)
+        yield Chunk(finish_reason=completion.finish_reason, usage=completion.usage, cost_usd=completion.cost_usd)
 
     async def aclose(self) -> None:
         return None
