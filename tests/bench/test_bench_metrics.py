@@ -58,3 +58,13 @@ def test_baselines() -> None:
     # oracle: cheapest right tier; prompt 3 (nobody right) falls back to the first tier
     assert b["oracle"].accuracy == 0.75 and b["oracle"].cost == pytest.approx(1 + 10 + 2 + 1)
     assert math.isclose(b["oracle"].quality_ratio, 0.75 / 0.5)
+
+
+def test_baselines_do_not_assume_the_first_tier_is_the_cheapest() -> None:
+    # Tier order strong-first (tier_order: given): tier 0 costs 3, tier 1 costs 1, top costs 10.
+    cost = np.array([[3.0, 1.0, 10.0], [3.0, 1.0, 10.0], [3.0, 1.0, 10.0]])
+    correct = np.array([[1, 1, 1], [1, 0, 1], [0, 0, 1]], dtype=float)
+    b = baselines(cost, correct, top_rate=0.0)
+    assert b["always_cheapest"].cost == 3.0 and b["always_cheapest"].accuracy == pytest.approx(1 / 3)
+    assert b["oracle"].cost == pytest.approx(1 + 3 + 10)  # per prompt the cheapest *correct* tier
+    assert b["random"].cost == 9.0  # the random router's weak side is the cascade's entry tier

@@ -3,7 +3,7 @@
     cascadeflow bench replay --data ../shared/bench/routerbench/arc_challenge_train.csv \\
         --config cascade.yaml --json out.json --report out.md --plot out.png
 
-Without ``--config``, ``--models`` (cheapest first, top last) with ``--strategy`` builds a simple cascade.
+Without ``--config``, ``--models`` (in the order to try, top model last) with ``--strategy`` builds a simple cascade.
 The real ``CascadeAgent`` runs every prompt (replay providers, concurrent ``run_batch``, a progress bar); a
 second pass scores every tier's draft under every signal for the threshold sweeps and AUROCs.
 """
@@ -49,7 +49,7 @@ def _simple_plan(models: list[str], strategy: str, threshold: float | None) -> C
     from cascadeflow.cascade.plan_config import CascadePlan, TierPlan
 
     if len(models) < 2:
-        raise typer.BadParameter("give at least two models (cheapest first, top model last)", param_hint="--models")
+        raise typer.BadParameter("give at least two models (the order to try, top last)", param_hint="--models")
     if strategy not in STRATEGY_DEFAULT_THRESHOLD:
         raise typer.BadParameter(f"choose one of {sorted(STRATEGY_DEFAULT_THRESHOLD)}", param_hint="--strategy")
     t = STRATEGY_DEFAULT_THRESHOLD[strategy] if threshold is None else threshold
@@ -94,7 +94,7 @@ def run_benchmark(
 def replay(
     data: DataOption,
     json_out: Annotated[Path, typer.Option("--json", help="write the full report (JSON) here")],
-    models: Annotated[str | None, typer.Option(help="comma-separated tiers, cheapest first, top last")] = None,
+    models: Annotated[str | None, typer.Option(help="comma-separated tiers in the order to try, top last")] = None,
     config: Annotated[Path | None, typer.Option(help="cascade YAML (from `cascadeflow calibrate`)")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="write a markdown summary here")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="write the cost–quality curve (PNG) here")] = None,
