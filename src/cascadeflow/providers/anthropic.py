@@ -8,7 +8,6 @@ consecutive same-role turns are merged (the API requires alternating roles); ``m
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -18,10 +17,9 @@ import httpx
 
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import ConfigError, MalformedResponseError, StreamInterruptedError
-from cascadeflow.providers.http_errors import ClientHolder, Endpoint, decode_json, error_from_status, post_json
-from cascadeflow.providers.openai_compatible import resolve_api_key, resolve_base_url
+from cascadeflow.providers.http_base import HttpJsonProvider, resolve_api_key, resolve_base_url
+from cascadeflow.providers.http_errors import Endpoint, decode_json, error_from_status
 from cascadeflow.providers.registry import ProviderPreset
-from cascadeflow.providers.sse import stream_events
 from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, ToolCall, ToolSpec, Usage
 
 API_VERSION = "2023-06-01"  # the stable Messages API version; newer features opt in via anthropic-beta headers
@@ -229,7 +227,7 @@ def _messages_url(base_url: str) -> str:
     return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpJsonProvider):
     """Claude models over the Messages API. Pass ``client`` (or ``transport``) to route calls in tests."""
 
     def __init__(
@@ -244,15 +242,12 @@ class AnthropicProvider:
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.model = model
-        self.provider = provider
-        self.url = _messages_url(base_url)
         self.default_max_tokens = default_max_tokens
-        self.endpoint = Endpoint(provider=provider, model=model)
-        self._headers = {"anthropic-version": API_VERSION, "Accept": "application/json"}
+        headers = {"anthropic-version": API_VERSION, "Accept": "application/json"}
         if api_key:
-            self._headers["x-api-key"] = api_key
-        self._http = ClientHolder(client, transport, timeout_s)
+            headers["x-api-key"] = api_key
+        super().__init__(model, url=_messages_url(base_url), provider=provider, headers=headers, timeout_s=timeout_s,
+                         client=client, transport=transport)
 
     @classmethod
     def from_config(
@@ -280,16 +275,13 @@ class AnthropicProvider:
         return build_messages_body(request, self.model, default_max_tokens=self.default_max_tokens)
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        started = time.perf_counter()
-        data = await post_json(
-            self._http.client, self.url, body=self.build_body(request), headers=self._headers, endpoint=self.endpoint
-        )
-        return parse_message(data, self.endpoint, latency_ms=(time.perf_counter() - started) * _MS_PER_SECOND)
+        data, latency = await self.post(self.build_body(request))
+        return parse_message(data, self.endpoint, latency_ms=latency)
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]:
         body = {**self.build_body(request), "stream": True}
         state = _StreamState(self.endpoint)
-        events = stream_events(self._http.client, self.url, body=body, headers=self._headers, endpoint=self.endpoint)
+        events = self.events(body)
         async with aclosing(events):
             async for event in events:
                 if event.event == "ping":
@@ -304,6 +296,3 @@ class AnthropicProvider:
                 if state.done:
                     break
         yield state.final_chunk()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()

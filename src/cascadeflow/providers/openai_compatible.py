@@ -8,8 +8,6 @@ the response/stream parsers are plain functions so the LiteLLM adapter (OpenAI-s
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -19,10 +17,10 @@ from typing import Any
 import httpx
 
 from cascadeflow.config import ModelConfig
-from cascadeflow.errors import ConfigError, MalformedResponseError, StreamInterruptedError
-from cascadeflow.providers.http_errors import ClientHolder, Endpoint, decode_json, error_detail, post_json
+from cascadeflow.errors import MalformedResponseError, StreamInterruptedError
+from cascadeflow.providers.http_base import HttpJsonProvider, resolve_api_key, resolve_base_url
+from cascadeflow.providers.http_errors import Endpoint, decode_json, error_detail
 from cascadeflow.providers.registry import ProviderPreset
-from cascadeflow.providers.sse import stream_events
 from cascadeflow.types import Chunk, Completion, CompletionRequest, TokenLogprob, ToolCall, Usage
 
 # One alternative per token is enough for confidence checks (they read the chosen token's logprob); llama.cpp
@@ -199,31 +197,7 @@ class ChatStreamState:
                      cost_usd=self.cost_usd)
 
 
-def resolve_base_url(config: ModelConfig, preset: ProviderPreset) -> str:
-    """config.base_url, else the preset's base-URL env var, else the preset's default."""
-    env_url = os.environ.get(preset.base_url_env, "").strip() if preset.base_url_env else ""
-    base = config.base_url or env_url or preset.base_url
-    if not base:
-        hint = f" or set {preset.base_url_env}" if preset.base_url_env else ""
-        raise ConfigError("ModelConfig.base_url", f"provider {preset.name!r} needs a base URL: pass base_url={hint}")
-    return base.rstrip("/")
-
-
-def resolve_api_key(config: ModelConfig, preset: ProviderPreset, base_url: str) -> str | None:
-    """config.api_key, else the preset's env var; missing is an error only against the vendor's own URL."""
-    env_key = os.environ.get(preset.api_key_env, "").strip() if preset.api_key_env else ""
-    key = config.api_key or env_key or None
-    default_url = (preset.base_url or "").rstrip("/")
-    if key is None and preset.requires_key and base_url == default_url:
-        raise ConfigError(
-            "ModelConfig.api_key",
-            f"provider {preset.name!r} needs an API key: set the {preset.api_key_env} environment variable "
-            f"or pass api_key= (a custom base_url, e.g. a local server, may go without one)",
-        )
-    return key
-
-
-class OpenAICompatibleProvider:
+class OpenAICompatibleProvider(HttpJsonProvider):
     """Chat completions over HTTP. Pass ``client`` (or ``transport``) to route calls elsewhere, e.g. in tests."""
 
     def __init__(
@@ -239,15 +213,12 @@ class OpenAICompatibleProvider:
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.model = model
-        self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.top_logprobs = top_logprobs
-        self.endpoint = Endpoint(provider=provider, model=model)
-        self._headers = {"Accept": "application/json", **(headers or {})}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self._http = ClientHolder(client, transport, timeout_s)
+        auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        super().__init__(model, url=f"{self.base_url}/chat/completions", provider=provider,
+                         headers={"Accept": "application/json", **(headers or {}), **auth}, timeout_s=timeout_s,
+                         client=client, transport=transport)
 
     @classmethod
     def from_config(
@@ -272,25 +243,17 @@ class OpenAICompatibleProvider:
             transport=transport,
         )
 
-    @property
-    def url(self) -> str:
-        return f"{self.base_url}/chat/completions"
-
     def build_body(self, request: CompletionRequest) -> dict[str, Any]:
         return build_chat_body(request, self.model, top_logprobs=self.top_logprobs)
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        started = time.perf_counter()
-        data = await post_json(
-            self._http.client, self.url, body=self.build_body(request), headers=self._headers, endpoint=self.endpoint
-        )
-        latency = (time.perf_counter() - started) * _MS_PER_SECOND
+        data, latency = await self.post(self.build_body(request))
         return parse_chat_completion(data, self.endpoint, latency_ms=latency)
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]:
         body = {**self.build_body(request), "stream": True, "stream_options": {"include_usage": True}}
         state = ChatStreamState(self.endpoint)
-        events = stream_events(self._http.client, self.url, body=body, headers=self._headers, endpoint=self.endpoint)
+        events = self.events(body)
         async with aclosing(events):
             async for event in events:
                 if event.data.strip() == _DONE:
@@ -300,7 +263,4 @@ class OpenAICompatibleProvider:
                 if chunk is not None:
                     yield chunk
         yield state.final_chunk()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
