@@ -124,6 +124,17 @@ def test_peers_and_min_agree() -> None:
         AgreementValidator(min_agree=0)
 
 
+def test_peers_are_tier_names_matched_exactly() -> None:
+    # The backend reports dated names; the engine passes the configured tier names alongside.
+    previous = (_draft("C", "gpt-4o-mini-2024-07-18"), _draft("B", "gpt-4o-2024-08-06"))
+    context = ValidationContext(threshold=1.0, previous=previous, previous_models=("gpt-4o-mini", "gpt-4o"))
+    only_4o = AgreementValidator(peers=("gpt-4o",))  # not a prefix match on "gpt-4o-mini"
+    verdict = only_4o(_request(FEW_SHOT), _draft("C", "top"), context)
+    assert verdict.score == 0.0 and "0 of 1" in verdict.reason
+    mini = AgreementValidator(peers=("gpt-4o-mini",))(_request(FEW_SHOT), _draft("C", "top"), context)
+    assert mini.passed and "(gpt-4o-mini)" in mini.reason
+
+
 def test_collect_never_accepts() -> None:
     verdict = collect_draft(_request(FEW_SHOT), _draft("C", "m"), ValidationContext(threshold=0.0))
     assert not verdict.passed and verdict.decided_by == "collect"
@@ -146,6 +157,19 @@ async def test_agreeing_second_tier_is_accepted_by_the_real_engine() -> None:
     assert result.model_used == "medium" and result.draft_accepted
     assert [s.action for s in result.steps] == ["escalate", "accept"]
     providers["top"].assert_exhausted()
+
+
+async def test_engine_names_earlier_drafts_by_tier_not_by_reported_model() -> None:
+    providers = {"small": ScriptedProvider(["C"], model="small-v2-0613"), "medium": ScriptedProvider(["C"]),
+                 "top": ScriptedProvider([])}
+    models = [ModelConfig(name, provider="openai", input_price=p, output_price=p)
+              for name, p in (("small", 0.1), ("medium", 0.2), ("top", 10.0))]
+    agent = CascadeAgent(models, providers=providers, start_tiers=dict.fromkeys(
+        ("trivial", "simple", "moderate", "hard", "expert"), 0),
+        tier_validators={"small": collect_draft, "medium": AgreementValidator(peers=("small",))})
+    result = await agent.run(FEW_SHOT)
+    verdict = result.steps[-1].verdict
+    assert result.model_used == "medium" and verdict is not None and "(small)" in verdict.reason
 
 
 async def test_disagreement_escalates_to_the_top() -> None:

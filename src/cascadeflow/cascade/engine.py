@@ -136,6 +136,7 @@ class CascadeEngine:
         plan: tuple[int, ...],
         complexity: str,
         previous: tuple[Completion, ...],
+        previous_models: tuple[str, ...] = (),
     ) -> Verdict:
         """Run the tier's validator (or the cascade's) over one draft."""
         index = plan[position]
@@ -148,6 +149,7 @@ class CascadeEngine:
             tier_count=len(self.tiers),
             model=tier.name,
             previous=previous,
+            previous_models=previous_models,
             next_provider=None if following is None else following.provider,
         )
         validator = tier.validator or self.validator
@@ -211,7 +213,7 @@ class CascadeEngine:
         )
         verdict = await self.judge(
             state.request, completion, position=position, plan=state.plan, complexity=level,
-            previous=tuple(state.drafts),
+            previous=tuple(state.drafts), previous_models=tuple(state.draft_models),
         )
         if is_final or verdict.passed:
             accepted = verdict.passed and not is_final
@@ -232,6 +234,7 @@ class CascadeEngine:
         )
         state.steps.append(self._step(index, tier, completion, latency_ms, verdict, "escalate", reason))
         state.drafts.append(completion)
+        state.draft_models.append(tier.name)
         state.escalations += 1
         return None
 
@@ -340,5 +343,7 @@ class RunState:
     steps: list[StepRecord] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     drafts: list[Completion] = field(default_factory=list)
+    draft_models: list[str] = field(default_factory=list)
+    """The tier name of each of ``drafts``."""
     escalations: int = 0
     domain: DomainResult | None = None

@@ -12,7 +12,8 @@ after normalising them for the kind of question:
 * ``text`` — lower-cased words without punctuation.
 
 ``kind="auto"`` picks the kind from the question. The engine passes earlier drafts in
-``ValidationContext.previous``; ``peers`` restricts the comparison to drafts of the named models.
+``ValidationContext.previous`` (with their tier names in ``previous_models``); ``peers`` restricts the
+comparison to drafts of the named tiers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Final, Literal, TypeAlias
 
-from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict, previous_drafts
 from cascadeflow.cascade.quality.text import fenced_blocks
 from cascadeflow.errors import ConfigError
 from cascadeflow.types import Completion, CompletionRequest
@@ -241,10 +242,11 @@ def normalize_answer(answer: str, query: str, kind: str = "auto") -> str | None:
     return None if core is None else f"{resolved}:{core}"
 
 
-def from_peer(completion: Completion, peers: Sequence[str]) -> bool:
-    """Whether a draft came from one of ``peers`` (all drafts count when ``peers`` is empty). Providers may
-    report a dated variant of the configured name ("gpt-4o-mini-2024-07-18"), so a prefix counts."""
-    return not peers or any(completion.model == p or completion.model.startswith(p) for p in peers)
+def from_peer(tier: str, peers: Sequence[str]) -> bool:
+    """Whether a draft of tier ``tier`` counts (every draft does when ``peers`` is empty). Tier names are the
+    configured ones (``ValidationContext.previous_models``), so the match is exact: "gpt-4o" is not a peer
+    of "gpt-4o-mini"."""
+    return not peers or tier in peers
 
 
 # ------------------------------------------------------------------------------------------ validators
@@ -265,12 +267,12 @@ class AgreementValidator:
 
     def __call__(self, request: CompletionRequest, draft: Completion, context: ValidationContext) -> Verdict:
         query = request.query
-        others = [c for c in context.previous if from_peer(c, self.peers)]
+        others = [(tier, c) for tier, c in previous_drafts(context) if from_peer(tier, self.peers)]
         mine = normalize_answer(draft.content, query, self.kind)
         if mine is None or not others:
             why = "no earlier draft to compare with" if mine is not None else "could not read an answer to compare"
             return _verdict(0.0, False, f"agreement: {why}", context.threshold)
-        agreeing = [c.model for c in others if normalize_answer(c.content, query, self.kind) == mine]
+        agreeing = [tier for tier, c in others if normalize_answer(c.content, query, self.kind) == mine]
         score = len(agreeing) / len(others)
         passed = len(agreeing) >= self.min_agree and score >= context.threshold
         names = ", ".join(agreeing) if agreeing else "none"

@@ -52,8 +52,11 @@ class Verdict:
 class ValidationContext:
     """What a validator may know besides the request and the draft.
 
-    ``previous`` holds earlier tiers' drafts of this same request (for agreement strategies); ``next_provider``
-    is the next tier's provider (for verify-by-scoring); ``threshold`` is the acceptance threshold that applies.
+    ``previous`` holds earlier tiers' drafts of this same request (for agreement strategies) and
+    ``previous_models`` the configured tier names that wrote them, in the same order — use these to tell drafts
+    apart, not ``Completion.model``, which is whatever the backend reported (a dated variant, a router's pick).
+    ``next_provider`` is the next tier's provider (for verify-by-scoring); ``threshold`` is the acceptance
+    threshold that applies.
     """
 
     complexity: str = "moderate"
@@ -62,6 +65,7 @@ class ValidationContext:
     tier_count: int = 1
     model: str = ""
     previous: tuple[Completion, ...] = ()
+    previous_models: tuple[str, ...] = ()
     next_provider: Provider | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -72,3 +76,11 @@ class Validator(Protocol):
     def __call__(
         self, request: CompletionRequest, draft: Completion, context: ValidationContext
     ) -> Verdict | Awaitable[Verdict]: ...
+
+
+def previous_drafts(context: ValidationContext) -> list[tuple[str, Completion]]:
+    """``(tier name, draft)`` for every earlier draft; the backend-reported model name stands in for the tier
+    name only when a hand-built context has no ``previous_models``."""
+    if len(context.previous_models) == len(context.previous):
+        return list(zip(context.previous_models, context.previous, strict=True))
+    return [(c.model, c) for c in context.previous]

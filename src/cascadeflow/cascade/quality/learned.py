@@ -26,7 +26,7 @@ from cascadeflow.cascade.quality.agreement import (
     normalize_choice,
     parse_options,
 )
-from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict, previous_drafts
 from cascadeflow.errors import ConfigError
 from cascadeflow.types import Completion, CompletionRequest
 
@@ -173,7 +173,7 @@ def agreement_features(
         "rival_frac": max(rivals.values()) / count if rivals else 0.0,
     }
     for peer in peers:
-        out[f"agree:{peer}"] = float(any(m == peer or m.startswith(peer) for m in agreeing))
+        out[f"agree:{peer}"] = float(peer in agreeing)
     return out
 
 
@@ -330,7 +330,7 @@ class LearnedValidator:
     def _decide(
         self, request: CompletionRequest, draft: Completion, context: ValidationContext, base: Verdict | None
     ) -> Verdict:
-        previous = [(c.model, c.content) for c in context.previous]
+        previous = [(tier, c.content) for tier, c in previous_drafts(context)]
         features = self.scorer.features(request.query, draft.content, previous, base.scores if base else None)
         p = self.scorer.probability(features)
         passed = p >= context.threshold
