@@ -68,3 +68,5 @@ def test_baselines_do_not_assume_the_first_tier_is_the_cheapest() -> None:
     assert b["always_cheapest"].cost == 3.0 and b["always_cheapest"].accuracy == pytest.approx(1 / 3)
     assert b["oracle"].cost == pytest.approx(1 + 3 + 10)  # per prompt the cheapest *correct* tier
     assert b["random"].cost == 9.0  # the random router's weak side is the cascade's entry tier
+    assert b["always_first"].cost == 9.0 and b["always_first"].accuracy == pytest.approx(2 / 3)
+    assert "always_first" not in baselines(cost[:, 1:], correct[:, 1:], top_rate=0.0)  # first is the cheapest

@@ -1,6 +1,8 @@
 """Baselines on the same prompts and tiers as the cascade under test.
 
 * ``always_cheapest`` — the cheapest tier (least total cost on these prompts) answers everything.
+* ``always_first`` — the cascade's entry tier answers everything (listed only when it is not the cheapest,
+  i.e. a plan with ``tier_order: given`` that asks a pricier model first).
 * ``always_top`` — the top model answers everything (the reference for every ratio).
 * ``random`` — a router that sends a random share of prompts straight to the top model and the rest to the
   first tier (the cascade's entry model, not always the cheapest with ``tier_order: given``), at the
@@ -54,8 +56,11 @@ def baselines(cost: np.ndarray, correct: np.ndarray, top_rate: float) -> dict[st
     oracle_pick = np.where(any_right, np.argmin(priced, axis=1), cheapest)
     oracle_cost = float(cost[np.arange(len(cost)), oracle_pick].sum())
     rate = min(max(top_rate, 0.0), 1.0)
+    first = {} if cheapest == 0 else {"always_first": _baseline("always_first", first_acc, first_cost, top_acc,
+                                                                 top_cost)}
     return {
         "always_cheapest": _baseline("always_cheapest", cheap_acc, cheap_cost, top_acc, top_cost),
+        **first,
         "always_top": _baseline("always_top", top_acc, top_cost, top_acc, top_cost),
         "random": _baseline(
             "random", (1 - rate) * first_acc + rate * top_acc, (1 - rate) * first_cost + rate * top_cost,

@@ -11,7 +11,7 @@ MAX_CURVES: Final = 6  # more curves than this turn the plot into noise; the JSO
 DEFAULT_CURVES: Final = ("config", "learned", "agreement", "rule")
 FIGURE_SIZE: Final = (7.5, 5.0)
 DPI: Final = 120
-_MARKERS: Final = {"always_cheapest": "v", "always_top": "^", "random": "x", "oracle": "D"}
+_MARKERS: Final = {"always_cheapest": "v", "always_first": "<", "always_top": "^", "random": "x", "oracle": "D"}
 
 
 def plot_report(report: Mapping[str, Any], path: str | Path, *, curves: Sequence[str] = DEFAULT_CURVES) -> None:
@@ -33,9 +33,10 @@ def plot_report(report: Mapping[str, Any], path: str | Path, *, curves: Sequence
         ax.plot([p["cost_ratio"] for p in points], [p["quality_ratio"] for p in points], lw=1.4,
                 label=f"{name} sweep (AUROC {_fmt(signals[name].get('auroc'))})")
     base = report.get("baselines", {})
-    cheap, top = base.get("always_cheapest"), base.get("always_top")
-    if cheap and top:
-        ax.plot([cheap["cost_ratio"], top["cost_ratio"]], [cheap["quality_ratio"], top["quality_ratio"]],
+    # The random router mixes the cascade's entry tier with the top model.
+    weak, top = base.get("always_first") or base.get("always_cheapest"), base.get("always_top")
+    if weak and top:
+        ax.plot([weak["cost_ratio"], top["cost_ratio"]], [weak["quality_ratio"], top["quality_ratio"]],
                 ls=":", color="grey", lw=1, label="random routing")
     for name, b in base.items():
         ax.scatter([b["cost_ratio"]], [b["quality_ratio"]], marker=_MARKERS.get(name, "o"), s=40, zorder=3,
