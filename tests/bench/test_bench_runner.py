@@ -119,6 +119,8 @@ def test_cli_bench_replay_and_calibrate(routerbench_csv: Path, tmp_path: Path) -
     assert set(report) >= REQUIRED_KEYS and report["split"]["part"] == "test"
     assert {"always_cheapest", "always_top", "random", "oracle"} == set(report["baselines"])
     assert all(set(s) >= SIGNAL_KEYS for s in report["signals"].values())
+    # The configured cascade's own sweep metrics are also at the top level.
+    assert {k: report[k] for k in SIGNAL_KEYS} == {k: report["signals"]["config"][k] for k in SIGNAL_KEYS}
     assert paths["md"].read_text().startswith("# Replay") and paths["png"].stat().st_size > 1000
     simple = runner.invoke(app, ["bench", "replay", "--data", str(routerbench_csv), "--models",
                                  "tiny-7b,mid-34b,big-gpt", "--json", str(tmp_path / "s.json"), "--no-probe"])

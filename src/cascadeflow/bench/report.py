@@ -3,7 +3,9 @@
 Top-level keys: ``accuracy``, ``cost``, ``top_model_accuracy``, ``top_model_cost``, ``quality_ratio``,
 ``cost_ratio``, ``acceptance_rate`` (per tier: accepted / reached), ``answered_by``, ``top_rate``,
 ``by_dataset``, ``baselines`` and ``signals`` (per signal: ``apgr``, ``cpt50``, ``cpt80``, ``cost_at_95``,
-``auroc``, ``auroc_per_tier``, ``curve``).
+``auroc``, ``auroc_per_tier``, ``curve``). The configured strategy's sweep metrics (signal ``config``) are
+repeated at the top level as ``apgr``, ``cpt50``, ``cpt80``, ``cost_at_95`` and ``auroc``: the numbers of the
+cascade under test, without digging.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from cascadeflow.bench.runner import PromptRun, ReplayRun
+from cascadeflow.bench.runner import CONFIG_SIGNAL, PromptRun, ReplayRun
 from cascadeflow.providers.replay import RecordedPrompt
+
+HEADLINE_METRICS: Final = ("apgr", "cpt50", "cpt80", "cost_at_95", "auroc")
 
 
 def _r(value: float | None, digits: int = 5) -> float | None:
@@ -73,6 +77,8 @@ def build_report(
     report["error_examples"] = [f"{pid}: {msg}" for pid, msg in run.errors[:5]]
     report["baselines"] = {k: dict(v) for k, v in baselines.items()}
     report["signals"] = {k: dict(v) for k, v in signals.items()}
+    configured = signals.get(CONFIG_SIGNAL, {})
+    report.update({key: configured.get(key) for key in HEADLINE_METRICS})
     return report
 
 
@@ -141,7 +147,7 @@ def seeds_markdown(rows: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], seed
         n = max(len(reports), 1)
         quality = sum(float(r["quality_ratio"]) for r in reports) / n
         cost = sum(float(r["cost_ratio"]) for r in reports) / n
-        apgr = [r["signals"]["config"]["apgr"] for r in reports if "config" in r.get("signals", {})]
+        apgr = [r["signals"][CONFIG_SIGNAL]["apgr"] for r in reports if CONFIG_SIGNAL in r.get("signals", {})]
         mean_apgr = _num(sum(apgr) / len(apgr)) if apgr else "—"
         lines.append(f"| {name} | {' | '.join(cells)} | **{_pct(quality)} @ {_pct(cost)}** | {mean_apgr} |")
     return "\n".join(lines) + "\n"

@@ -103,6 +103,8 @@ async def replay_plan(
     return ReplayRun(tiers, runs, errors)
 
 
+CONFIG_SIGNAL: Final = "config"
+"""The signal name of each tier's configured validator (what the cascade under test really decides with)."""
 SignalTable = dict[tuple[str, str], dict[str, float]]
 """(prompt text, model) → signal name → score."""
 
@@ -132,7 +134,7 @@ class _Probe:
 
 def _signals_for(tier: str, agent_kwargs: Mapping[str, Any], rule: Validator) -> dict[str, Validator]:
     configured: Validator = dict(agent_kwargs.get("tier_validators") or {}).get(tier, rule)
-    signals: dict[str, Validator] = {"config": configured, "rule": rule, "agreement": AgreementValidator()}
+    signals: dict[str, Validator] = {CONFIG_SIGNAL: configured, "rule": rule, "agreement": AgreementValidator()}
     if isinstance(configured, LearnedValidator):
         signals["learned"] = configured
     return signals
