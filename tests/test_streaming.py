@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from cascadeflow import AllTiersFailedError, CascadeAgent, ModelConfig, ScriptedProvider
+from cascadeflow import AllTiersFailedError, CascadeAgent, Completion, ModelConfig, ScriptedProvider
 from cascadeflow.cascade.streaming import Escalation, FinalResult, StreamEvent, TextDelta
 from cascadeflow.errors import ProviderUnavailableError
 
@@ -43,6 +45,18 @@ async def test_live_stream_shows_draft_then_escalation_then_next_tier() -> None:
     final = events[-1]
     assert isinstance(final, FinalResult) and final.result.model_used == "large"
     assert [s.action for s in final.result.steps] == ["escalate", "final"]
+
+
+async def test_provider_reported_costs_are_accounted_when_streaming() -> None:
+    hedge = Completion(HEDGE, "small", cost_usd=Decimal("0.0001"))
+    good = Completion(GOOD, "large", cost_usd=Decimal("0.002"))
+    agent = two_tiers([hedge], [good])
+    final = (await collect(agent))[-1]
+    assert isinstance(final, FinalResult)
+    assert [s.cost for s in final.result.steps] == [Decimal("0.0001"), Decimal("0.002")]
+    assert final.result.cost == Decimal("0.0021")
+    ran = await two_tiers([hedge], [good]).run(SKY)
+    assert ran.cost == final.result.cost  # streaming and run account the same way
 
 
 async def test_buffered_stream_never_shows_rejected_text() -> None:

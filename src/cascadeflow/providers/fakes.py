@@ -44,7 +44,8 @@ async def _chunks_of(completion: Completion) -> AsyncIterator[Chunk]:
     words = completion.content.split(" ")
     for i, word in enumerate(words):
         yield Chunk(text=word if i == 0 else " " + word)
-    yield Chunk(finish_reason=completion.finish_reason, usage=completion.usage, tool_calls=completion.tool_calls)
+    yield Chunk(finish_reason=completion.finish_reason, usage=completion.usage, tool_calls=completion.tool_calls,
+                cost_usd=completion.cost_usd)
 
 
 class FunctionProvider:
