@@ -43,11 +43,19 @@ for seed in $SEEDS; do
     --strategies learned --out "$OUT/gsm8k_s$seed.yaml"
   replay gsm8k "$seed" "GSM8K Mixtral → GPT-4, learned scorer (held-out half)" --data "$GSM" \
     --holdout 0.5 --part test --config "$OUT/gsm8k_s$seed.yaml"
-  # 4. MBPP on its own (299 prompts: ~90 held out per split, so read it as indicative).
+  # 4. MBPP on its own (299 prompts: ~90 held out per split, so read it as indicative). Code answers are
+  #    compared by behaviour (--execute-code runs the recorded answers in a resource-limited child process).
   "$CF" calibrate --data "$RB/mbpp_train.csv" --holdout 0.3 --part train --seed "$seed" --target-quality 0.95 \
-    --out "$OUT/mbpp_s$seed.yaml"
+    --execute-code --out "$OUT/mbpp_s$seed.yaml"
   replay mbpp "$seed" "MBPP, calibrated for 0.95 (held-out 30%)" --data "$RB/mbpp_train.csv" \
-    --holdout 0.3 --part test --config "$OUT/mbpp_s$seed.yaml"
+    --holdout 0.3 --part test --config "$OUT/mbpp_s$seed.yaml" --execute-code
+  #    The agreement strategy alone, answers compared by behaviour vs by normalised AST.
+  for how in execute-code no-execute-code; do
+    "$CF" calibrate --data "$RB/mbpp_train.csv" --holdout 0.3 --part train --seed "$seed" --target-quality 0.95 \
+      --strategies agreement --"$how" --out "$OUT/mbpp_agree_${how}_s$seed.yaml"
+    replay "mbpp_agree_$how" "$seed" "MBPP, agreement ($how) calibrated for 0.95 (held-out 30%)" \
+      --data "$RB/mbpp_train.csv" --holdout 0.3 --part test --config "$OUT/mbpp_agree_${how}_s$seed.yaml" --"$how"
+  done
 done
 
 # 5. The tables in docs/benchmarks.md.
@@ -60,7 +68,8 @@ out, seeds = Path(sys.argv[1]), sys.argv[2:]
 names = [("ARC+Wino, calibrated 0.95", "arc_wino_0.95"), ("ARC+Wino, calibrated 0.96", "arc_wino_0.96"),
          ("ARC+Wino, calibrated 0.97", "arc_wino_0.97"),
          ("ARC+Wino, Mixtral∧Yi else GPT-4", "arc_wino_agree"), ("GSM8K Mixtral → GPT-4", "gsm8k"),
-         ("MBPP, calibrated 0.95", "mbpp")]
+         ("MBPP, calibrated 0.95", "mbpp"), ("MBPP, agreement by behaviour", "mbpp_agree_execute-code"),
+         ("MBPP, agreement by AST", "mbpp_agree_no-execute-code")]
 load = lambda stem, seed: json.loads((out / f"{stem}_s{seed}.json").read_text())
 tables = {
     "results": summary_markdown([(label, load(stem, seeds[0])) for label, stem in names]),

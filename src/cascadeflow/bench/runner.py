@@ -132,9 +132,16 @@ class _Probe:
                        context.threshold)
 
 
-def _signals_for(tier: str, agent_kwargs: Mapping[str, Any], rule: Validator) -> dict[str, Validator]:
+def _signals_for(
+    tier: str, agent_kwargs: Mapping[str, Any], rule: Validator, *, execute_code: bool = False
+) -> dict[str, Validator]:
     configured: Validator = dict(agent_kwargs.get("tier_validators") or {}).get(tier, rule)
-    signals: dict[str, Validator] = {CONFIG_SIGNAL: configured, "rule": rule, "agreement": AgreementValidator()}
+    agreement: Validator = AgreementValidator()
+    if execute_code:
+        from cascadeflow.cascade.quality.code_behaviour import BehaviourAgreementValidator
+
+        agreement = BehaviourAgreementValidator()
+    signals: dict[str, Validator] = {CONFIG_SIGNAL: configured, "rule": rule, "agreement": agreement}
     if isinstance(configured, LearnedValidator):
         signals["learned"] = configured
     return signals
@@ -146,14 +153,17 @@ async def probe_signals(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
+    execute_code: bool = False,
 ) -> tuple[tuple[str, ...], SignalTable]:
-    """Call every tier on every prompt and record each draft's score under every signal."""
+    """Call every tier on every prompt and record each draft's score under every signal (with
+    ``execute_code``, the agreement signal compares code answers by behaviour)."""
     from cascadeflow.cascade.quality.composite import build_validator
 
     rule = build_validator(QualityConfig.for_cascade())
     models: list[ModelConfig] = list(agent_kwargs["models"])
     sink: SignalTable = {}
-    probes = {m.name: _Probe(_signals_for(m.name, agent_kwargs, rule), sink) for m in models[:-1]}
+    probes = {m.name: _Probe(_signals_for(m.name, agent_kwargs, rule, execute_code=execute_code), sink)
+              for m in models[:-1]}
     every_tier = dict.fromkeys(COMPLEXITY_LEVELS, 0)
     kwargs = {**agent_kwargs, "tier_validators": probes, "max_escalations": None, "start_tiers": every_tier}
     agent = build_agent(records, kwargs)

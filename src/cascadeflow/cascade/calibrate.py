@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from cascadeflow.cascade.calibrate_search import Candidate, Evaluation, Matrices, choose_thresholds, evaluate
 from cascadeflow.cascade.plan_config import CascadePlan, TierPlan
-from cascadeflow.cascade.quality.agreement import normalize_answer
+from cascadeflow.cascade.quality.agreement import detect_kind, extract_python, normalize_answer
 from cascadeflow.cascade.quality.learned import agreement_features, draft_features, fit_scorer, rule_scores
 from cascadeflow.config import COMPLEXITY_LEVELS
 from cascadeflow.errors import ConfigError
@@ -33,6 +33,8 @@ from cascadeflow.providers.replay import RecordedPrompt
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from cascadeflow.cascade.quality.code_behaviour import BehaviourReport
 
 CALIBRATION_STRATEGIES: Final[tuple[str, ...]] = ("agreement", "learned")
 MARGIN_STEPS: Final[tuple[float, ...]] = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03)
@@ -65,6 +67,9 @@ class CalibrationSettings:
     seed: int = 0
     provider: str = "replay"
     kind: str = "auto"
+    execute_code: bool = False
+    """Compare code answers by behaviour in the agreement strategy (runs the recorded code; see
+    :mod:`~cascadeflow.cascade.quality.code_behaviour`) instead of by normalised AST."""
     checks: bool = False
     """Also feed the rule validator's check scores to learned scorers (off: on multiple-choice and math
     benchmarks every check scores every draft alike, so they only add noise and time)."""
@@ -97,7 +102,9 @@ class CalibrationResult:
 class _Prepared:
     """Per-(prompt, model) facts computed once: normalised answers and draft features."""
 
-    def __init__(self, prompts: Sequence[RecordedPrompt], models: Sequence[str], kind: str, checks: bool) -> None:
+    def __init__(
+        self, prompts: Sequence[RecordedPrompt], models: Sequence[str], kind: str, checks: bool, execute: bool = False
+    ) -> None:
         import numpy as np
 
         self.prompts = prompts
@@ -109,6 +116,11 @@ class _Prepared:
         self.norm = [[normalize_answer(p.answers[m].answer, p.prompt, kind) for m in models] for p in prompts]
         self.feats = [[draft_features(p.prompt, p.answers[m].answer, kind) for m in models] for p in prompts]
         self.learned_cache: dict[tuple[str, ...], np.ndarray] = {}
+        self.behaviour: list[BehaviourReport | None] = [None] * len(prompts)
+        """Per code prompt, every model's answer run on the example inputs (``execute``); pairwise agreement
+        there is exactly what :class:`BehaviourAgreementValidator` computes for two drafts at run time."""
+        if execute:
+            self._run_code(kind)
 
         if checks:
             from cascadeflow.cascade.quality.composite import build_validator
@@ -120,8 +132,26 @@ class _Prepared:
                     scores = rule_scores(p.prompt, p.answers[m].answer, rule)
                     feats.update({f"check:{k}": v for k, v in scores.items()})
 
+    def _run_code(self, kind: str) -> None:
+        from cascadeflow.cascade.quality.code_behaviour import ExecutionLimits, run_behaviour
+
+        # All of a prompt's answers run in one child; give it the time of a few runtime comparisons.
+        limits = ExecutionLimits(wall_s=60.0, cpu_s=60)
+        for n, p in enumerate(self.prompts):
+            if (kind if kind != "auto" else detect_kind(p.prompt)) != "code":
+                continue
+            codes = {m: code for m in self.models if (code := extract_python(p.answers[m].answer)) is not None}
+            self.behaviour[n] = run_behaviour(codes, limits)
+
     def col(self, model: str) -> int:
         return self.models.index(model)
+
+    def agrees(self, n: int, a: int, b: int) -> bool:
+        """Whether prompt ``n``'s answers of models ``a`` and ``b`` agree (by behaviour when it was run)."""
+        report = self.behaviour[n]
+        if report is not None:
+            return report.agree(self.models[a], self.models[b]) is True
+        return self.norm[n][a] is not None and self.norm[n][a] == self.norm[n][b]
 
     def features(self, chain: Sequence[str], position: int) -> list[dict[str, float]]:
         """Learned-scorer features of tier ``position`` (same composition as ``LearnedScorer.features``)."""
@@ -143,8 +173,7 @@ class _Prepared:
         if position == 0:
             return np.zeros(len(self.prompts))
         cols = [self.col(p) for p in chain[:position]]
-        hits = [[self.norm[n][j] is not None and self.norm[n][j] == self.norm[n][c] for c in cols]
-                for n in range(len(self.prompts))]
+        hits = [[self.agrees(n, j, c) for c in cols] for n in range(len(self.prompts))]
         return np.asarray(np.array(hits, dtype=float).mean(axis=1))
 
 
@@ -291,7 +320,7 @@ def calibrate(
     settings = settings or CalibrationSettings()
     if not prompts:
         raise ConfigError("data", "no labelled prompts to calibrate on")
-    prep = _Prepared(prompts, _pick_models(prompts, settings), settings.kind, settings.checks)
+    prep = _Prepared(prompts, _pick_models(prompts, settings), settings.kind, settings.checks, settings.execute_code)
     top, cheap = _tiers(prep, settings)
     folds = _fold_ids(len(prompts), settings.folds, settings.seed)
     screened = _screen(prep, top, cheap, settings, folds, progress)
@@ -325,7 +354,9 @@ def _final_plan(prep: _Prepared, best: Candidate, top: str, settings: Calibratio
         if best.strategy == "agreement" and (i == 0 or never):
             tiers.append(TierPlan(model, "collect", None, base))
         elif best.strategy == "agreement":
-            spec = {"kind": settings.kind, "min_agree": 1, "peers": list(best.chain[:i])}
+            spec: dict[str, Any] = {"kind": settings.kind, "min_agree": 1, "peers": list(best.chain[:i])}
+            if settings.execute_code:
+                spec["execute"] = True
             tiers.append(TierPlan(model, "agreement", threshold, base, agreement=spec))
         else:
             rows = prep.features(best.chain, i)

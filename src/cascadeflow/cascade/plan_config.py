@@ -5,6 +5,7 @@
     tiers:
       - {model: mistral-7b, provider: together, input_price: 0.2, output_price: 0.2, strategy: collect}
       - {model: yi-34b, provider: together, strategy: agreement, threshold: 1.0, agreement: {kind: choice}}
+      # agreement: {execute: true} compares code answers by running them (opt-in: runs model-written code)
       - {model: gpt-4-1106-preview, provider: openai}
 
 Strategies: ``rule`` (the built-in composite checks; the default), ``agreement`` (same answer as earlier
@@ -34,7 +35,7 @@ _TIER_KEYS: Final = frozenset({"model", "strategy", "threshold", "agreement", "l
 _MODEL_KEYS: Final = frozenset(f.name for f in fields(ModelConfig)) - {"name", "quality_threshold"}
 _TOP_KEYS: Final = frozenset({"version", "tiers", "tier_order", "start_tiers", "max_escalations", "calibration"})
 _THRESHOLD_SCALE: Final = 1_000_000  # thresholds are written with 6 decimals
-_AGREEMENT_KEYS: Final = frozenset({"kind", "min_agree", "peers"})
+_AGREEMENT_KEYS: Final = frozenset({"kind", "min_agree", "peers", "execute"})
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,13 @@ def write_plan(plan: CascadePlan, path: str | Path) -> None:
 
 def tier_validator(tier: TierPlan) -> Validator | None:
     """The tier's own validator, or None for ``rule`` (the agent's default composite validator)."""
+    if tier.strategy == "agreement" and tier.agreement.get("execute"):
+        from cascadeflow.cascade.quality.code_behaviour import BehaviourAgreementValidator
+
+        spec = tier.agreement
+        return BehaviourAgreementValidator(
+            min_agree=int(spec.get("min_agree", 1)), peers=tuple(str(p) for p in spec.get("peers", ()))
+        )
     if tier.strategy == "agreement":
         from cascadeflow.cascade.quality.agreement import AgreementValidator
 

@@ -45,7 +45,9 @@ def load_split(
     return records if holdout is None else split_records(records, holdout=holdout, part=part, seed=seed)
 
 
-def _simple_plan(models: list[str], strategy: str, threshold: float | None) -> CascadePlan:
+def _simple_plan(
+    models: list[str], strategy: str, threshold: float | None, *, execute_code: bool = False
+) -> CascadePlan:
     from cascadeflow.cascade.plan_config import CascadePlan, TierPlan
 
     if len(models) < 2:
@@ -55,16 +57,24 @@ def _simple_plan(models: list[str], strategy: str, threshold: float | None) -> C
     t = STRATEGY_DEFAULT_THRESHOLD[strategy] if threshold is None else threshold
     base = {"provider": "replay"}
     tiers = []
+    spec = {"execute": True} if execute_code else {}
     for i, m in enumerate(models[:-1]):
         if strategy == "agreement":
-            tiers.append(TierPlan(m, "collect" if i == 0 else "agreement", None if i == 0 else t, base))
+            tiers.append(TierPlan(m, "collect" if i == 0 else "agreement", None if i == 0 else t, base,
+                                  agreement={} if i == 0 else spec))
         else:
             tiers.append(TierPlan(m, "rule", t, base))
     return CascadePlan((*tiers, TierPlan(models[-1], "rule", None, base)))
 
 
 def run_benchmark(
-    records: list[RecordedPrompt], agent_kwargs: dict[str, Any], *, concurrency: int, probe: bool, meta: dict[str, Any]
+    records: list[RecordedPrompt],
+    agent_kwargs: dict[str, Any],
+    *,
+    concurrency: int,
+    probe: bool,
+    meta: dict[str, Any],
+    execute_code: bool = False,
 ) -> dict[str, Any]:
     """Replay, probe, compare with baselines; returns the report mapping."""
     from rich.progress import Progress
@@ -82,7 +92,8 @@ def run_benchmark(
         if probe:
             task2 = bar.add_task("scoring every tier", total=len(records))
             tiers, table = asyncio.run(probe_signals(records, agent_kwargs, concurrency=concurrency,
-                                                     progress=lambda done, total: bar.update(task2, completed=done)))
+                                                     progress=lambda done, total: bar.update(task2, completed=done),
+                                                     execute_code=execute_code))
             signals = signal_report(records, tiers, table)
     summary = summarize_run(records, run)
     answered = {p.prompt_id for p in run.runs}
@@ -107,6 +118,9 @@ def replay(
     exclude: ExcludeOption = None,
     concurrency: Annotated[int, typer.Option(help="prompts in flight")] = 32,
     probe: Annotated[bool, typer.Option("--probe/--no-probe", help="also sweep every signal")] = True,
+    execute_code: Annotated[bool, typer.Option(
+        "--execute-code/--no-execute-code",
+        help="compare code answers by running them (agreement signal, --strategy agreement); runs model code")] = False,
 ) -> None:
     """Replay a cascade over recorded model outputs; report accuracy, cost and savings vs the top model."""
     from cascadeflow.bench.plots import plot_report
@@ -119,11 +133,12 @@ def replay(
     try:
         records = load_split(data, holdout, part, seed, exclude)
         plan = read_plan(config) if config else _simple_plan([m.strip() for m in (models or "").split(",")],
-                                                              strategy, threshold)
+                                                              strategy, threshold, execute_code=execute_code)
         meta = {"title": title or (config.stem if config else f"{strategy} cascade"), "data": [str(p) for p in data],
                 "config": str(config) if config else None, "split": None if holdout is None else
                 {"holdout": holdout, "part": part, "seed": seed}, "prompts_loaded": len(records)}
-        result = run_benchmark(records, plan_agent_kwargs(plan), concurrency=concurrency, probe=probe, meta=meta)
+        result = run_benchmark(records, plan_agent_kwargs(plan), concurrency=concurrency, probe=probe, meta=meta,
+                               execute_code=execute_code)
     except CascadeFlowError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc

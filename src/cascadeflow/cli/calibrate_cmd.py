@@ -40,6 +40,9 @@ def calibrate(
     provider: Annotated[str, typer.Option(help="provider name written for every tier")] = "replay",
     checks: Annotated[bool, typer.Option("--checks/--no-checks", help="rule-check scores as learned features")] = False,
     beam: Annotated[int, typer.Option(help="chains of each length extended by one more tier")] = 6,
+    execute_code: Annotated[bool, typer.Option(
+        "--execute-code/--no-execute-code",
+        help="agreement compares code answers by running them (runs the recorded model code)")] = False,
     candidates: Annotated[Path | None, typer.Option(help="write every candidate's numbers (JSON) here")] = None,
     holdout: SplitOption = None,
     part: PartOption = "train",
@@ -56,7 +59,7 @@ def calibrate(
             target_quality=target_quality, margin=margin, folds=folds, max_tiers=max_tiers,
             strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
             models=tuple(m.strip() for m in models.split(",")) if models else (), top_model=top,
-            seed=seed, provider=provider, checks=checks, beam=beam,
+            seed=seed, provider=provider, checks=checks, beam=beam, execute_code=execute_code,
         )
         result = _run(load_split(data, holdout, part, seed, exclude), settings)
     except CascadeFlowError as exc:

@@ -7,8 +7,10 @@ after normalising them for the kind of question:
 * ``choice`` — multiple choice: "B", "B)", "(B) house", "Answer: B", "option 2" or the option's own text all
   become the option's position (letter and number labels both work, e.g. winogrande's option 1/2);
 * ``number`` — the final number ("#### 18", "the answer is $18.00", "\\boxed{18}", else the last number);
-* ``code`` — the Python AST with docstrings, examples and identifier names normalised away. Behavioural
-  comparison (running both) would need a sandbox for untrusted code, so it is deliberately not done here;
+* ``code`` — the Python AST with docstrings, examples and identifier names normalised away. To compare code
+  by *behaviour* instead (run both on the example inputs either supplies), use
+  :class:`~cascadeflow.cascade.quality.code_behaviour.BehaviourAgreementValidator`: it runs model-written
+  code, so it is opt-in;
 * ``text`` — lower-cased words without punctuation.
 
 ``kind="auto"`` picks the kind from the question. The engine passes earlier drafts in
@@ -278,6 +280,11 @@ class AgreementValidator:
         names = ", ".join(agreeing) if agreeing else "none"
         reason = f"agreement: {len(agreeing)} of {len(others)} earlier drafts give the same answer ({names})"
         return _verdict(score, passed, reason, context.threshold)
+
+
+def agreement_verdict(score: float, passed: bool, reason: str, threshold: float) -> Verdict:
+    """The verdict of an agreement check (shared with the behaviour-comparing validator)."""
+    return _verdict(score, passed, reason, threshold)
 
 
 def _verdict(score: float, passed: bool, reason: str, threshold: float) -> Verdict:
