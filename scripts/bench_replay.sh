@@ -3,7 +3,7 @@
 #   bash scripts/bench_replay.sh                 # data in ../shared/bench (the default location)
 #   DATA=/path/to/bench SEEDS="0 1 2" bash scripts/bench_replay.sh
 # Writes docs/bench/*.{yaml,json,md} (configs and reports: aggregate numbers only, never the data itself),
-# docs/img/*.png, and the tables between the markers in docs/benchmarks.md. ~8 min on 2 cores.
+# docs/img/*.png, and the tables between the markers in docs/benchmarks.md. ~6 min on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${DATA:-../shared/bench}"
