@@ -48,6 +48,11 @@ def test_runaway_code_is_contained() -> None:
     assert report.failure is None
     assert report.outputs["loop"] is not None and set(report.outputs["loop"]) <= {"error:_Timeout", "error:TypeError"}
     assert report.outputs["stdin"] is not None and "error:EOFError" in report.outputs["stdin"]
+    greedy = "def big(n):\n    return len(bytearray(n))\n\nbig(3_000_000_000)\n"
+    limited = run_behaviour({"big": greedy}, ExecutionLimits(memory_mb=256))
+    assert limited.outputs["big"] == ("error:MemoryError",)  # the child's own memory limit, not ours
+    unbound = "import resource\n\ndef lift(n):\n    resource.setrlimit(resource.RLIMIT_AS, (-1, -1))\n\nlift(1)\n"
+    assert run_behaviour({"lift": unbound}).outputs["lift"] == ("error:ValueError",)  # cannot raise it back
     hard = run_behaviour({"loop": endless}, ExecutionLimits(wall_s=0.5, call_timeout_s=5.0))
     assert hard.failure is not None and "longer than" in hard.failure and hard.agree("loop", "loop") is None
 

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -89,27 +89,13 @@ class BehaviourReport:
         return f"{shared} example input{'s' if shared != 1 else ''}"
 
 
-def _limit_resources(limits: ExecutionLimits) -> Callable[[], None] | None:
-    """A ``preexec_fn`` applying the POSIX limits in the child (None where ``resource`` does not exist)."""
-    try:
-        import resource
-    except ImportError:  # Windows: only the wall-clock timeout applies
-        return None
-
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s))
-        memory = limits.memory_mb * _MB
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (_MB, _MB))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-
-    return apply
-
-
 def _request(codes: Mapping[str, str], limits: ExecutionLimits) -> bytes:
-    return json.dumps(
-        {"codes": dict(codes), "max_inputs": limits.max_inputs, "call_timeout_s": limits.call_timeout_s}
-    ).encode()
+    # The child applies the POSIX limits to itself before it runs any answer (no preexec_fn: it is unsafe
+    # in a parent that has threads, as an app serving requests usually does).
+    return json.dumps({
+        "codes": dict(codes), "max_inputs": limits.max_inputs, "call_timeout_s": limits.call_timeout_s,
+        "cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
+    }).encode()
 
 
 def _parse(stdout: bytes, returncode: int | None) -> BehaviourReport:
@@ -136,7 +122,7 @@ def run_behaviour(codes: Mapping[str, str], limits: ExecutionLimits | None = Non
             # argv is fixed (this interpreter, our child script); only the JSON on stdin carries the code.
             done = subprocess.run(
                 [sys.executable, "-I", str(CHILD)], input=_request(codes, limits), capture_output=True,
-                timeout=limits.wall_s, cwd=scratch, env={}, preexec_fn=_limit_resources(limits), check=False,
+                timeout=limits.wall_s, cwd=scratch, env={}, check=False,
             )
         except subprocess.TimeoutExpired:
             return BehaviourReport(failure=f"the code ran longer than {limits.wall_s:g} s")
@@ -167,7 +153,7 @@ async def _arun(codes: Mapping[str, str], limits: ExecutionLimits) -> BehaviourR
     with tempfile.TemporaryDirectory(prefix="cascadeflow-exec-") as scratch:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-I", str(CHILD), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL, cwd=scratch, env={}, preexec_fn=_limit_resources(limits),
+            stderr=asyncio.subprocess.DEVNULL, cwd=scratch, env={},
         )
         try:
             stdout, _ = await asyncio.wait_for(process.communicate(_request(codes, limits)), limits.wall_s)

@@ -99,8 +99,25 @@ def _signature(function: Callable[..., Any], text: str, call_timeout_s: float) -
         return f"error:{type(exc).__name__}"
 
 
+def _limit(cpu_s: int, memory_mb: int) -> None:
+    """POSIX limits on this process, set before any answer runs (absent ``resource``: Windows, none)."""
+    try:
+        import resource
+    except ImportError:
+        return
+    megabyte = 1024 * 1024
+    for kind, value in ((resource.RLIMIT_CPU, cpu_s), (resource.RLIMIT_AS, memory_mb * megabyte),
+                        (resource.RLIMIT_FSIZE, megabyte), (resource.RLIMIT_NOFILE, 64)):
+        with contextlib.suppress(ValueError, OSError):
+            _, hard = resource.getrlimit(kind)
+            capped = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            # Soft and hard alike: the answer's code cannot raise its own limits back.
+            resource.setrlimit(kind, (capped, capped))
+
+
 def main() -> None:
     request = json.load(sys.stdin)
+    _limit(int(request.get("cpu_s", 20)), int(request.get("memory_mb", 1024)))
     sys.stdin = io.StringIO("")  # input() in model code sees end of file, not our protocol
     signal.signal(signal.SIGALRM, _alarm)
     timeout = float(request.get("call_timeout_s", 1.0))
