@@ -296,7 +296,6 @@ class CascadeEngine:
             baseline_cost=baseline,
         )
 
-
     def _baseline(self, request: CompletionRequest, completion: Completion) -> Decimal:
         """What the top tier would have charged for a request it did not answer: its provider's own estimate
         when it has one (a replayed recording), else its price for the answer's token counts."""

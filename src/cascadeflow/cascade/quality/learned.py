@@ -23,7 +23,6 @@ from cascadeflow.cascade.quality.agreement import (
     extract_python,
     final_number,
     normalize_answer,
-    normalize_choice,
     parse_options,
 )
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict, previous_drafts
@@ -106,18 +105,19 @@ def draft_features(query: str, answer: str, kind: str = "auto") -> dict[str, flo
     """Features of one draft that do not depend on other drafts (names are stable: scorers store them)."""
     resolved = detect_kind(query) if kind == "auto" else kind
     text = answer.strip()
+    normalised = normalize_answer(answer, query, resolved)
     out = {
         "query_log_chars": math.log1p(len(query)),
         "query_log_numbers": math.log1p(len(_NUMBER_RE.findall(query))),
         "answer_log_chars": math.log1p(len(text)),
         "answer_log_lines": math.log1p(text.count("\n")),
-        "readable": float(normalize_answer(answer, query, resolved) is not None),
+        "readable": float(normalised is not None),
         "hedge": float(_HEDGE_RE.search(text) is not None),
     }
     if resolved == "choice":
         out["n_options"] = float(len(parse_options(query)))
         out["bare_label"] = float(_LABEL_RE.match(text) is not None)
-        out.update(_position_features(answer, query))
+        out.update(_position_features(normalised))
     elif resolved == "number":
         out.update(_math_features(query, text))
     elif resolved == "code":
@@ -125,15 +125,15 @@ def draft_features(query: str, answer: str, kind: str = "auto") -> dict[str, flo
     return out
 
 
-def _position_features(answer: str, query: str) -> dict[str, float]:
-    """Which option the draft picked, one-hot (``choice_position:0`` is the first option). Models have
-    label-position biases (one that over-picks "B" is more often wrong when it says "B"), so the position is
-    a prior on correctness that the scorer can learn per model. Positions from :data:`MAX_POSITION` on share
-    the last slot."""
-    chosen = normalize_choice(answer, query)
-    if chosen is None:
+def _position_features(normalised: str | None) -> dict[str, float]:
+    """Which option the draft picked (from its normalised ``choice:<position>``), one-hot:
+    ``choice_position:0`` is the first option. Models have label-position biases (one that over-picks "B" is
+    more often wrong when it says "B"), so the position is a prior on correctness that the scorer can learn
+    per model. Positions from :data:`MAX_POSITION` on share the last slot."""
+    if normalised is None:
         return {}
-    return {f"choice_position:{min(int(chosen), MAX_POSITION)}": 1.0}
+    position = int(normalised.rpartition(":")[2])
+    return {f"choice_position:{min(position, MAX_POSITION)}": 1.0}
 
 
 def _numbers_in(text: str) -> set[str]:
