@@ -273,21 +273,17 @@ class AgreementValidator:
         mine = normalize_answer(draft.content, query, self.kind)
         if mine is None or not others:
             why = "no earlier draft to compare with" if mine is not None else "could not read an answer to compare"
-            return _verdict(0.0, False, f"agreement: {why}", context.threshold)
+            return agreement_verdict(0.0, False, f"agreement: {why}", context.threshold)
         agreeing = [tier for tier, c in others if normalize_answer(c.content, query, self.kind) == mine]
         score = len(agreeing) / len(others)
         passed = len(agreeing) >= self.min_agree and score >= context.threshold
         names = ", ".join(agreeing) if agreeing else "none"
         reason = f"agreement: {len(agreeing)} of {len(others)} earlier drafts give the same answer ({names})"
-        return _verdict(score, passed, reason, context.threshold)
+        return agreement_verdict(score, passed, reason, context.threshold)
 
 
 def agreement_verdict(score: float, passed: bool, reason: str, threshold: float) -> Verdict:
     """The verdict of an agreement check (shared with the behaviour-comparing validator)."""
-    return _verdict(score, passed, reason, threshold)
-
-
-def _verdict(score: float, passed: bool, reason: str, threshold: float) -> Verdict:
     return Verdict(score, passed, (reason,), (CheckResult(NAME, score, reason),), NAME, threshold)
 
 
