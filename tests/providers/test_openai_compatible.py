@@ -326,6 +326,9 @@ async def test_stream_yields_text_then_a_final_chunk_with_usage() -> None:
     final = chunks[-1]
     assert final.finish_reason == "stop" and final.usage is not None and final.usage.output_tokens == 2
     assert final.cost_usd is None
+    free = sse(delta("Hi."), delta(finish="stop"), {"choices": [], "usage": {"completion_tokens": 1, "cost": 0}})
+    chunks = await collect(provider_for(Server([httpx.Response(200, content=free)])).stream(req()))
+    assert chunks[-1].cost_usd == Decimal(0)  # a free call reports 0, which must not read as "no cost reported"
     sent = server.bodies()[0]
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
 

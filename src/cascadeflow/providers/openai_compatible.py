@@ -154,7 +154,9 @@ class ChatStreamState:
                 provider=self.endpoint.provider,
             )
         self.usage = parse_usage(payload.get("usage")) or self.usage
-        self.cost_usd = parse_cost(payload.get("usage")) or self.cost_usd
+        reported = parse_cost(payload.get("usage"))
+        if reported is not None:  # not `or`: a reported cost of 0 (a free model) is a cost, not "none"
+            self.cost_usd = reported
         choices = payload.get("choices") or []
         if not choices or not isinstance(choices[0], Mapping):
             return None
