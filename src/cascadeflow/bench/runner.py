@@ -24,7 +24,7 @@ from cascadeflow.cascade.quality.base import ValidationContext, Validator, Verdi
 from cascadeflow.cascade.quality.learned import LearnedValidator
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig, QualityConfig
-from cascadeflow.providers.replay import PROVIDER_NAME, RecordedPrompt, ReplayProvider
+from cascadeflow.providers.replay import RecordedPrompt, ReplayProvider, as_replayed
 from cascadeflow.types import Completion, CompletionRequest
 
 Progress = Callable[[int, int], None]
@@ -56,7 +56,7 @@ class ReplayRun:
 
 def replay_models(models: Sequence[ModelConfig]) -> list[ModelConfig]:
     """The same tiers served by replay providers at zero per-token price (the recording holds the cost)."""
-    return [m.with_(provider=PROVIDER_NAME, cost=None, input_price=0.0, output_price=0.0) for m in models]
+    return [as_replayed(m) for m in models]
 
 
 def build_agent(records: Sequence[RecordedPrompt], agent_kwargs: Mapping[str, Any]) -> CascadeAgent:

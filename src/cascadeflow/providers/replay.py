@@ -62,16 +62,15 @@ class RecordedPrompt:
         return tuple(self.answers)
 
 
-def replay_model_config(name: str, **overrides: object) -> ModelConfig:
-    """A ModelConfig for a replayed model: zero per-token price, since every call's cost comes from the
+def as_replayed(config: ModelConfig) -> ModelConfig:
+    """The same tier served by a replay provider at zero per-token price: every call's cost comes from the
     recording (``Completion.cost_usd``)."""
-    return ModelConfig(
-        name=name,
-        provider=PROVIDER_NAME,
-        input_price=0.0,
-        output_price=0.0,
-        **overrides,  # type: ignore[arg-type]
-    )
+    return config.with_(provider=PROVIDER_NAME, cost=None, input_price=0.0, output_price=0.0)
+
+
+def replay_model_config(name: str, **overrides: object) -> ModelConfig:
+    """A ModelConfig for a replayed model (see :func:`as_replayed`)."""
+    return as_replayed(ModelConfig(name=name, **overrides))  # type: ignore[arg-type]
 
 
 class ReplayProvider:
