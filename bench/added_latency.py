@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import statistics
 import time
 from pathlib import Path
@@ -22,47 +21,7 @@ from pathlib import Path
 import httpx
 
 from cascadeflow import CascadeAgent, ModelConfig
-
-QUERY = "What color is the sky on a clear day?"
-ANSWER = "The sky is blue on a clear day, because air molecules scatter blue sunlight the most."
-_BODY = json.dumps(
-    {
-        "id": "bench",
-        "object": "chat.completion",
-        "model": "bench-small",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 14, "completion_tokens": 18, "total_tokens": 32},
-    }
-).encode()
-
-
-async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            writer.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                + str(len(_BODY)).encode()
-                + b"\r\n\r\n"
-                + _BODY
-            )
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionResetError):
-        writer.close()
-
-
-def _serve(port: int) -> None:
-    async def main() -> None:
-        server = await asyncio.start_server(_handle, "127.0.0.1", port)
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
+from fake_openai_server import QUERY, serve_in_background
 
 
 async def _measure(base_url: str, requests: int) -> dict[str, float]:
@@ -105,11 +64,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18931)
     parser.add_argument("--json", type=Path, default=Path("bench/results/added_latency.json"))
     args = parser.parse_args()
-    server = multiprocessing.Process(target=_serve, args=(args.port,), daemon=True)
-    server.start()
-    time.sleep(0.5)
+    server, url = serve_in_background(args.port)
     try:
-        row = asyncio.run(_measure(f"http://127.0.0.1:{args.port}/v1", args.requests))
+        row = asyncio.run(_measure(url, args.requests))
     finally:
         server.terminate()
     print(f"{'path':<34} {'median ms':>10}")

@@ -50,6 +50,20 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_price_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Catalogue prices are remembered on disk; tests use their own cache, never the user's."""
+    import os
+
+    old = os.environ.get("CASCADEFLOW_PRICE_CACHE")
+    os.environ["CASCADEFLOW_PRICE_CACHE"] = str(tmp_path_factory.mktemp("prices"))
+    yield
+    if old is None:
+        os.environ.pop("CASCADEFLOW_PRICE_CACHE", None)
+    else:
+        os.environ["CASCADEFLOW_PRICE_CACHE"] = old
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)

@@ -20,6 +20,7 @@ from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.config import TIER_ORDERS, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
+from cascadeflow.price_cache import PriceCache
 from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
@@ -45,6 +46,7 @@ def _build_tiers(
         raise ConfigError("models", "give at least one ModelConfig")
     seen: set[str] = set()
     tiers: list[Tier] = []
+    catalogue = PriceCache()  # one read of the on-disk price cache for every tier
     for i, config in enumerate(models):
         if not isinstance(config, ModelConfig):
             raise ConfigError(f"models[{i}]", f"must be a ModelConfig, got {type(config).__name__}")
@@ -57,7 +59,7 @@ def _build_tiers(
             from cascadeflow.resilience.provider import wrap_resilient
 
             provider = wrap_resilient(registry.build(config), config)
-        price = resolve_price(config, provider_is_free=registry.is_free(config.provider))
+        price = resolve_price(config, provider_is_free=registry.is_free(config.provider), catalogue=catalogue)
         tiers.append(Tier(config=config, provider=provider, price=price, validator=validators.get(config.name)))
     if order == "given":
         return tiers

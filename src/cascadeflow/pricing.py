@@ -1,19 +1,24 @@
 """Prices and per-call cost, in ``Decimal`` USD.
 
 A call's cost is always its *reported* token usage times the model's input/output prices. Prices come from
-the :class:`~cascadeflow.config.ModelConfig` (blended ``cost`` per 1K, or input/output per 1M); otherwise from
-the maintained ``genai-prices`` catalogue (imported lazily: it takes ~0.4 s to load); otherwise the model is
-free only if its provider is declared free (local and self-hosted servers).
+the :class:`~cascadeflow.config.ModelConfig` (blended ``cost`` per 1K, or input/output per 1M); else the model is
+free if its provider is declared free (local and self-hosted servers); else from the maintained ``genai-prices``
+catalogue, through :class:`~cascadeflow.price_cache.PriceCache` (importing the catalogue takes ~0.5 s, so its
+answers are remembered on disk).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import UnknownModelError
 from cascadeflow.types import Usage
+
+if TYPE_CHECKING:
+    from cascadeflow.price_cache import PriceCache
 
 _PER_MILLION = Decimal(1_000_000)
 _PER_THOUSAND_TO_PER_MILLION = Decimal(1000)
@@ -39,27 +44,13 @@ class Price:
 FREE = Price(Decimal(0), Decimal(0), source="free")
 
 
-def _catalogue_price(model: str, provider: str) -> Price | None:
-    try:
-        from genai_prices import Usage as GPUsage
-        from genai_prices import calc_price
-    except ImportError:  # pragma: no cover - optional at runtime
-        return None
-    try:
-        # Price one million tokens of each kind to read the per-1M rates, whatever tiering the catalogue has.
-        calc_in = calc_price(GPUsage(input_tokens=1_000_000, output_tokens=0), model_ref=model, provider_id=provider)
-        calc_out = calc_price(GPUsage(input_tokens=0, output_tokens=1_000_000), model_ref=model, provider_id=provider)
-    except (LookupError, ValueError):
-        try:
-            calc_in = calc_price(GPUsage(input_tokens=1_000_000, output_tokens=0), model_ref=model)
-            calc_out = calc_price(GPUsage(input_tokens=0, output_tokens=1_000_000), model_ref=model)
-        except (LookupError, ValueError):
-            return None
-    return Price(Decimal(calc_in.total_price), Decimal(calc_out.total_price), source="genai-prices")
+def resolve_price(
+    config: ModelConfig, *, provider_is_free: bool = False, catalogue: PriceCache | None = None
+) -> Price:
+    """The price of one model, or :class:`UnknownModelError` telling the user how to supply it.
 
-
-def resolve_price(config: ModelConfig, *, provider_is_free: bool = False) -> Price:
-    """The price of one model, or :class:`UnknownModelError` telling the user how to supply it."""
+    ``catalogue`` answers lookups in genai-prices through its on-disk cache (one per agent; a fresh one if None).
+    """
     if config.cost is not None:
         per_1m = Decimal(str(config.cost)) * _PER_THOUSAND_TO_PER_MILLION
         return Price(per_1m, per_1m, source="config:cost")
@@ -67,11 +58,13 @@ def resolve_price(config: ModelConfig, *, provider_is_free: bool = False) -> Pri
         return Price(Decimal(str(config.input_price)), Decimal(str(config.output_price)), source="config:prices")
     if provider_is_free:
         return FREE
-    found = _catalogue_price(config.name, config.provider)
-    if found is None:
+    from cascadeflow.price_cache import PriceCache
+
+    rate = (catalogue or PriceCache()).lookup(config.name, config.provider)
+    if rate is None:
         raise UnknownModelError(
             "ModelConfig.cost",
             f"no price known for model {config.name!r} (provider {config.provider!r}); pass cost= (USD per 1K "
             "tokens) or input_price=/output_price= (USD per 1M tokens)",
         )
-    return found
+    return Price(rate.input_per_1m, rate.output_per_1m, source="genai-prices")

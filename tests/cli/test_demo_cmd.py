@@ -47,15 +47,36 @@ def cli(weights_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, 
     return CliRunner(), app
 
 
-def test_demo_runs_the_mixed_queries_and_summarises(cli: tuple[CliRunner, typer.Typer]) -> None:
+def test_demo_runs_the_checkable_queries_and_counts_right_answers(cli: tuple[CliRunner, typer.Typer]) -> None:
     runner, app = cli
-    done = runner.invoke(app, ["demo", "--models", SMOL, "--models", SMOL, "--max-tokens", "24", "--no-install"])
+    done = runner.invoke(app, ["demo", "--models", SMOL, "--models", SMOL, "--max-tokens", "24", "--no-install",
+                               "--answers"])
     assert done.exit_code == 0, done.output
-    assert "local cascade" in done.output
-    assert "drafts kept:" in done.output and f"{len(demo_cmd.DEMO_QUERIES)} queries" in done.output
-    assert SMOL in done.output
-    rows = [line for line in done.output.splitlines() if re.match(r"\s*\d+\s", line) and SMOL in line]
+    out = flat(done.output)
+    assert f"local cascade: {SMOL} → {SMOL}#2" in out
+    assert re.search(r"right: \d+/\d+.* · drafts kept: \d+/\d+, of which wrong: \d+ · 8 queries in", out)
+    assert re.search(rf"{re.escape(SMOL)}#2 alone: right \d+/\d+.* in [\d.]+ s \([\d.]+× its time\)", out)
+    rows = [line for line in done.output.splitlines() if re.match(r"\s*\d+\s", line) and "135m" in line]
     assert len(rows) == len(demo_cmd.DEMO_QUERIES)
+    assert all(re.search(r"kept|escalated", row) and re.search(r"✓|✗|unchecked", row) for row in rows)
+    assert "→ 391" in out and "→ Paris" in out  # each query shows its expected answer
+
+
+def test_the_demo_says_when_a_kept_draft_is_wrong() -> None:
+    from decimal import Decimal
+
+    from cascadeflow.cascade.result import CascadeResult, StepRecord
+    from cascadeflow.types import Completion
+
+    query = demo_cmd.DEMO_QUERIES[5]  # 17 * 23
+    kept = CascadeResult(content="17 * 23 = 381", model_used="small", completion=Completion("17 * 23 = 381", "small"),
+                         steps=(StepRecord(0, "small", "local", "accept", "ok"),), draft_accepted=True,
+                         complexity="simple", reason="ok", latency_ms=1.0, cost=Decimal(0), baseline_cost=Decimal(0))
+    outcome = demo_cmd._Outcome(query, kept, False, 1.0)
+    assert outcome.kept_wrong
+    lines = demo_cmd._summary([outcome], "big")
+    assert "drafts kept: 1/1, of which wrong: 1" in lines[0]
+    assert lines[-1].startswith("the quality check kept 1 wrong draft(s) (#1)")
 
 
 def test_run_prints_the_answer_and_the_decision(cli: tuple[CliRunner, typer.Typer]) -> None:
@@ -80,7 +101,7 @@ def test_models_list_install_and_path(cli: tuple[CliRunner, typer.Typer], weight
     assert listed.exit_code == 0, listed.output
     smol_line = next(line for line in listed.output.splitlines() if SMOL in line)
     assert "verified" in smol_line and "1/1" in smol_line
-    installed = runner.invoke(app, ["models", "install", SMOL])
+    installed = runner.invoke(app, ["models", "install", SMOL, "--keep-parts"])  # the server script uses the part
     assert installed.exit_code == 0, installed.output
     found = runner.invoke(app, ["models", "path", SMOL])
     assert found.exit_code == 0

