@@ -80,3 +80,22 @@ def test_cache_off_and_unknown_model_error(monkeypatch: pytest.MonkeyPatch) -> N
     assert PriceCache().path is None
     with pytest.raises(UnknownModelError, match="no price known for model 'nope-1'"):
         resolve_price(ModelConfig(name="nope-1", provider="openai"))
+
+
+def test_httpx_cli_is_deferred_but_still_callable() -> None:
+    code = (
+        "import sys\n"
+        "from cascadeflow.providers.httpx_cli import defer_httpx_cli\n"
+        "defer_httpx_cli()\n"
+        "import httpx\n"
+        "print('rich' in sys.modules, 'click' in sys.modules)\n"
+        "try:\n"
+        "    httpx.main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('click' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = done.stdout.split()
+    assert lines[:2] == ["False", "False"]  # httpx imported without its CLI's dependencies
+    assert "Usage" in done.stdout and lines[-1] == "True"  # the real CLI loads when called

@@ -3,7 +3,7 @@
 ``genai-prices`` stays the source of truth, but importing it loads pydantic and a 1.6 MB data module: ~0.5 s on
 a 2-core machine, which a CLI or a serverless function pays on every cold start. So each lookup's answer (USD per
 1M input and output tokens, or "unknown") is written to a small JSON file keyed by the installed genai-prices
-version; later processes read that file (a few ms) and import genai-prices only for a model they have not seen.
+release; later processes read that file (a few ms) and import genai-prices only for a model they have not seen.
 
 An entry is kept only while its answer cannot change: genai-prices has prices that start on a given date (the
 entry expires then) and prices that depend on the time of day (those are never cached).
@@ -12,12 +12,12 @@ entry expires then) and prices that depend on the time of day (those are never c
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +39,28 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
+def _catalogue_fingerprint() -> str | None:
+    """Size and mtime of genai-prices' data module: a new release (or data) gets a new cache file. Cheaper than
+    ``importlib.metadata``, which alone costs ~45 ms to import."""
+    spec = importlib.util.find_spec("genai_prices")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    data = Path(next(iter(spec.submodule_search_locations))) / "data.py"
+    try:
+        stat = data.stat()
+    except OSError:
+        return None
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+
 def _cache_file() -> Path | None:
     setting = os.environ.get(PRICE_CACHE_ENV, "").strip()
     if setting.lower() == "off":
         return None
-    try:
-        version = metadata.version("genai-prices")
-    except metadata.PackageNotFoundError:
+    fingerprint = _catalogue_fingerprint()
+    if fingerprint is None:
         return None
-    return Path(setting or DEFAULT_PRICE_CACHE).expanduser() / f"genai-prices-{version}.json"
+    return Path(setting or DEFAULT_PRICE_CACHE).expanduser() / f"genai-prices-{fingerprint}.json"
 
 
 class PriceCache:

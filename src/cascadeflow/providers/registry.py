@@ -36,6 +36,9 @@ class ProviderPreset:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def wire_class(self) -> Any:
+        from cascadeflow.providers.httpx_cli import defer_httpx_cli
+
+        defer_httpx_cli()  # wire modules import httpx; its CLI would cost ~85 ms of cold start
         module_name, _, attr = self.wire.partition(":")
         try:
             module = importlib.import_module(module_name)
