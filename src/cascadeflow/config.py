@@ -10,12 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from cascadeflow.errors import ConfigError
-
-if TYPE_CHECKING:
-    from cascadeflow.cascade.quality.base import Validator
 
 Complexity: TypeAlias = Literal["trivial", "simple", "moderate", "hard", "expert"]
 COMPLEXITY_LEVELS: tuple[Complexity, ...] = ("trivial", "simple", "moderate", "hard", "expert")
@@ -215,7 +212,9 @@ class CheckSettings:
         object.__setattr__(self, "weights", dict(self.weights))
 
 
-ValidatorLike: TypeAlias = "Validator | Callable[..., Any]"
+ValidatorLike: TypeAlias = Callable[..., Any]
+"""A validator ``(request, draft, context) -> Verdict | float | bool`` (or an awaitable of one); see
+:class:`cascadeflow.cascade.quality.base.Validator` (not imported here: core does not depend on cascade)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 
 from cascadeflow import CascadeAgent
 from cascadeflow.bench.runner import build_agent, replay_plan
-from cascadeflow.cascade.calibrate import CalibrationSettings, calibrate
+from cascadeflow.calibrate.plan_search import CalibrationSettings, calibrate
 from cascadeflow.cascade.plan_config import (
     CascadePlan,
     TierPlan,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cascadeflow import CascadeAgent, ModelConfig
-from cascadeflow.cascade.calibrate import _Prepared
+from cascadeflow.calibrate.plan_search import _Prepared
 from cascadeflow.cascade.plan_config import plan_from_dict, tier_validator
 from cascadeflow.cascade.quality.agreement import collect_draft
 from cascadeflow.cascade.quality.code_behaviour import (

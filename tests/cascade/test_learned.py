@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cascadeflow import CascadeAgent, ModelConfig
+from cascadeflow.calibrate.fit import fit_scorer
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict
 from cascadeflow.cascade.quality.learned import (
     LearnedScorer,
@@ -17,7 +18,6 @@ from cascadeflow.cascade.quality.learned import (
     agreement_features,
     arithmetic_steps,
     draft_features,
-    fit_scorer,
     rule_scores,
     safe_eval,
 )

@@ -2,7 +2,7 @@
 
 The probe run recorded every tier's draft score under every signal, so each threshold is simulated exactly as
 the engine would walk the tiers (stop at the first tier whose score reaches the threshold, pay for every tier
-visited) by :mod:`cascadeflow.cascade.calibrate_search`, the same code calibration uses. One shared threshold
+visited) by :mod:`cascadeflow.calibrate.thresholds`, the same code calibration uses. One shared threshold
 applies to every tier below the top; a signal that is undefined for a tier (agreement on the first draft)
 never accepts there.
 """
@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 
 from cascadeflow.bench.metrics import CurvePoint, auroc, curve_summary
-from cascadeflow.cascade.calibrate_search import Matrices, simulate
+from cascadeflow.calibrate.thresholds import Matrices, simulate
 from cascadeflow.providers.replay import RecordedPrompt
 
 SWEEP_POINTS: Final = 60

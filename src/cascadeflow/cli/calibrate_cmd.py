@@ -17,11 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cascadeflow.cli.bench_cmd import DataOption, ExcludeOption, PartOption, SeedOption, SplitOption, load_split
+from cascadeflow.cli.bench_cmd import DataOption, ExcludeOption, PartOption, SeedOption, SplitOption
 from cascadeflow.errors import CascadeFlowError
 
 if TYPE_CHECKING:
-    from cascadeflow.cascade.calibrate import CalibrationResult, CalibrationSettings
+    from cascadeflow.calibrate.plan_search import CalibrationResult, CalibrationSettings
     from cascadeflow.providers.replay import RecordedPrompt
 
 SHOWN_CANDIDATES = 8  # rows of the candidates table printed; --candidates writes all of them
@@ -50,7 +50,8 @@ def calibrate(
     exclude: ExcludeOption = None,
 ) -> None:
     """Search cascades on labelled outcomes; write the cheapest one meeting the quality target."""
-    from cascadeflow.cascade.calibrate import CalibrationSettings
+    from cascadeflow.bench.replay_run import load_split
+    from cascadeflow.calibrate.plan_search import CalibrationSettings
     from cascadeflow.cascade.plan_config import write_plan
 
     console = Console(stderr=True)
@@ -80,7 +81,7 @@ def _run(records: list[RecordedPrompt], settings: CalibrationSettings) -> Calibr
     """Calibrate with a progress bar per stage (screening, cross-validation)."""
     from rich.progress import Progress, TaskID
 
-    from cascadeflow.cascade.calibrate import calibrate as run_calibration
+    from cascadeflow.calibrate.plan_search import calibrate as run_calibration
 
     with Progress(transient=True) as bar:
         tasks: dict[str, TaskID] = {}

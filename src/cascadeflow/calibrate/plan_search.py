@@ -23,10 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from cascadeflow.cascade.calibrate_search import Candidate, Evaluation, Matrices, choose_thresholds, evaluate
+from cascadeflow.calibrate.fit import fit_scorer
+from cascadeflow.calibrate.thresholds import Candidate, Evaluation, Matrices, choose_thresholds, evaluate
 from cascadeflow.cascade.plan_config import CascadePlan, TierPlan
 from cascadeflow.cascade.quality.agreement import detect_kind, extract_python, normalize_answer
-from cascadeflow.cascade.quality.learned import agreement_features, draft_features, fit_scorer, rule_scores
+from cascadeflow.cascade.quality.learned import agreement_features, draft_features, rule_scores
 from cascadeflow.config import COMPLEXITY_LEVELS
 from cascadeflow.errors import ConfigError
 from cascadeflow.providers.replay import RecordedPrompt
