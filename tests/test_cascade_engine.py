@@ -272,3 +272,25 @@ async def test_provider_errors_are_cascadeflow_errors() -> None:
         await agent.run("   ")
     with pytest.raises(ConfigError, match="max_tokens"):
         await agent.run(SKY, max_tokens=0)
+
+
+async def test_verbose_logs_every_step_without_configuring_the_library_logger(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from cascadeflow import CascadeAgent, ModelConfig, ScriptedProvider
+
+    logger = logging.getLogger("cascadeflow")
+    handlers, level = list(logger.handlers), logger.level
+    agent = CascadeAgent(
+        models=[ModelConfig("small", cost=0.001), ModelConfig("big", cost=0.01)],
+        providers={"small": ScriptedProvider(["I am not sure, I cannot answer that."]),
+                   "big": ScriptedProvider(["Paris is the capital of France."])},
+        verbose=True,
+    )
+    with caplog.at_level(logging.INFO, logger="cascadeflow"):  # an application that configured logging
+        await agent.run("What is the capital of France?")
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "[cascadeflow] tier 0 small", "[cascadeflow] tier 1 big"]
+    assert logger.handlers == handlers and logger.level == level  # nothing attached or changed

@@ -27,6 +27,7 @@ from cascadeflow.providers.registry import ProviderRegistry, default_registry
 from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec, normalize_messages
 
 if TYPE_CHECKING:
+    import logging
     from pathlib import Path
 
     from cascadeflow.cascade.domain import DomainDetector
@@ -148,6 +149,7 @@ class CascadeAgent:
         )
         self.enable_streaming = enable_streaming
         self.verbose = verbose
+        self._console: logging.Handler | None = None
 
     @classmethod
     def from_config(cls, path: str | Path, **overrides: Any) -> CascadeAgent:
@@ -287,11 +289,19 @@ class CascadeAgent:
         await self.aclose()
 
     def _log(self, result: CascadeResult) -> None:
+        """``verbose=True``: one INFO record per step on the ``cascadeflow`` logger. When the application has
+        configured no logging at all, the records go to stderr through a handler this agent holds — never one
+        attached to the library's logger (a library only emits records)."""
         import logging
 
         logger = logging.getLogger("cascadeflow")
-        if not logger.handlers:
-            logger.addHandler(logging.StreamHandler())
-            logger.setLevel(logging.INFO)
+        configured = logger.hasHandlers()
+        if not configured and self._console is None:
+            self._console = logging.StreamHandler()
         for step in result.steps:
-            logger.info("[cascadeflow] tier %d %s: %s", step.tier, step.model, step.reason)
+            args = (step.tier, step.model, step.reason)
+            if configured:
+                logger.info("[cascadeflow] tier %d %s: %s", *args)
+            elif self._console is not None:
+                self._console.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0,
+                                                       "[cascadeflow] tier %d %s: %s", args, None))

@@ -25,7 +25,6 @@ import builtins
 import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Final, Literal, TypeAlias
 
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict, previous_drafts
@@ -63,7 +62,6 @@ _WORD_RE: Final = re.compile(r"[a-z0-9]+")
 
 
 # ------------------------------------------------------------------------------------------ options
-@lru_cache(maxsize=4096)
 def parse_options(query: str) -> tuple[tuple[str, str], ...]:
     """The ``(label, text)`` options of the *last* multiple-choice block in the question (few-shot prompts
     repeat earlier questions first); empty when there is no block of two or more consecutive labels."""
@@ -217,7 +215,6 @@ class _Renamer(ast.NodeTransformer):
 
 
 # ------------------------------------------------------------------------------------------ dispatch
-@lru_cache(maxsize=4096)
 def detect_kind(query: str) -> str:
     """The kind of answer a question asks for: choice, code, number or text."""
     if parse_options(query):
