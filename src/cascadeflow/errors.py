@@ -20,7 +20,6 @@ Vendor and transport errors are mapped into this tree at the provider boundary, 
     │       └── ModelLoadError           a local model could not be found, fetched or loaded
     │           └── WeightsIntegrityError  assembled weights failed their sha256 check
     ├── AllTiersFailedError              every tier raised; lists each attempt and its cause
-    ├── ToolCallError                    a tool call names an unknown tool or has invalid arguments
     ├── ReplayError                      a replayed prompt or model is not in the recorded data
     └── BudgetExceededError              a budget would be exceeded by this call
 """
@@ -142,10 +141,6 @@ class AllTiersFailedError(CascadeFlowError):
         self.attempts = tuple(attempts)
         lines = "\n".join(f"  - {a}" for a in self.attempts)
         super().__init__(f"all {len(self.attempts)} tier attempt(s) failed:\n{lines}")
-
-
-class ToolCallError(CascadeFlowError):
-    """A tool call is invalid: unknown tool name or arguments that do not fit its schema."""
 
 
 class ReplayError(CascadeFlowError):

@@ -1,9 +1,10 @@
 """The N-tier cascade: try the cheapest suitable tier, judge its draft, escalate only when needed.
 
-Tiers are ordered cheapest first. The start tier comes from the query's complexity; every later tier in the
-plan is really tried in turn. Each call becomes one :class:`StepRecord` with its action:
-``accept`` / ``escalate`` (validator verdict), ``fallback`` (the call failed) or ``final`` (last tier, or the
-escalation limit reached). If every planned tier fails, :class:`AllTiersFailedError` lists each cause.
+Tiers are in the agent's order (cheapest first, or as listed with ``tier_order="given"``); the last is the top
+tier. The start tier comes from the query's complexity; every later tier in the plan is really tried in turn.
+Each call becomes one :class:`StepRecord` with its action: ``accept`` / ``escalate`` (validator verdict),
+``fallback`` (the call failed) or ``final`` (last tier, or the escalation limit reached). If every planned tier
+fails, :class:`AllTiersFailedError` lists each cause.
 """
 
 from __future__ import annotations

@@ -82,7 +82,6 @@ class CascadeResult:
     baseline_cost: Decimal
     complexity_signals: tuple[str, ...] = ()
     domain: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_cost(self) -> float:

@@ -1,7 +1,7 @@
 """Production resilience: retry with backoff, per-endpoint circuit breakers, and the provider wrapper that
 applies them (plus a timeout) around any :class:`~cascadeflow.providers.protocol.Provider`.
 
-Names load lazily (PEP 562): importing one submodule, e.g. a rate limiter, does not pull in tenacity.
+Names load lazily (PEP 562): importing the breaker alone does not pull in tenacity.
 """
 
 from __future__ import annotations

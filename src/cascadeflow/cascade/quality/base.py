@@ -7,9 +7,9 @@ that decided, so every accept/escalate decision can be explained and audited.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from cascadeflow.types import Completion, CompletionRequest
 
@@ -67,7 +67,6 @@ class ValidationContext:
     previous: tuple[Completion, ...] = ()
     previous_models: tuple[str, ...] = ()
     next_provider: Provider | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Validator(Protocol):
