@@ -8,11 +8,17 @@ raises :class:`~cascadeflow.errors.ConfigError` naming the field, at constructio
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from cascadeflow.errors import ConfigError
+from cascadeflow.secret import (
+    Secret,
+    as_secret,
+    check_header_name,
+    redact_url,
+)
 
 if TYPE_CHECKING:
     from cascadeflow.cascade.quality.base import Validator
@@ -23,11 +29,108 @@ TIER_ORDERS: tuple[str, ...] = ("price", "given")
 """How an agent orders its tiers: ``price`` (cheapest first, ties keep your order) or ``given`` (exactly as
 listed; the last tier is still the one every escalation ends at)."""
 
+MAX_TIMEOUT_S: Final = 3600.0
+"""Upper bound of every timeout and deadline: no single LLM call or run legitimately takes an hour, so a larger
+value is a unit slip (milliseconds given as seconds) or ``inf``, which would let a dead endpoint hang a run."""
+MAX_RETRIES: Final = 10
+"""Upper bound of ``max_retries``: with backoff capped at 8 s, ten retries already span over a minute; in a
+cascade the next tier is the better fallback, so more is always a mistake (``10**9`` would retry forever)."""
+MAX_TOP_LOGPROBS: Final = 20
+"""OpenAI's limit for ``top_logprobs``; servers reject larger values."""
+DEFAULT_CONNECT_TIMEOUT_S: Final = 5.0
+"""Opening a connection (TCP + TLS) to a healthy endpoint takes well under a second, even across continents;
+after 5 s the host is down or unreachable, and asking the next tier beats waiting."""
+DEFAULT_FIRST_TOKEN_TIMEOUT_S: Final = 15.0
+"""A healthy API starts a stream within a few seconds (queueing plus reading a long prompt); 15 s without a
+first token means an overloaded or hung endpoint."""
+DEFAULT_TIMEOUT_S: Final = 30.0
+"""One attempt, from sending the request to the last byte (a whole stream included): a 1,000-token answer at
+40-100 tokens/s takes 10-25 s. A longer cap would let one hung endpoint hold a run for minutes (the old 60 s x 3
+attempts was 3 minutes before the next tier was asked). Raise it for long answers."""
+
 
 def _check_number(name: str, value: object, *, lo: float = 0.0, hi: float = math.inf) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= float(value) <= hi:
-        bound = f"between {lo} and {hi}" if hi != math.inf else f">= {lo}"
-        raise ConfigError(name, f"must be a number {bound}, got {value!r}")
+    """A real, finite number within [lo, hi] (``inf`` and ``nan`` are never valid settings)."""
+    ok = not isinstance(value, bool) and isinstance(value, int | float)
+    if ok and isinstance(value, float) and not math.isfinite(value):
+        ok = False
+    if not ok or not lo <= value <= hi:  # type: ignore[operator]
+        if hi != math.inf and lo != -math.inf:
+            bound = f"between {lo:g} and {hi:g}"
+        elif hi != math.inf:
+            bound = f"<= {hi:g}"
+        else:
+            bound = f">= {lo:g}"
+        raise ConfigError(name, f"must be a finite number {bound}, got {value!r}")
+
+
+def _check_int(name: str, value: object, *, lo: int, hi: int | None = None) -> None:
+    """A real integer (not a bool, not 1.5, not '2') within [lo, hi]."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        bound = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+        raise ConfigError(name, f"must be an integer {bound}, got {value!r}")
+
+
+def _check_timeout(name: str, value: object) -> None:
+    _check_number(name, value, lo=0.001, hi=MAX_TIMEOUT_S)
+
+
+def _check_text(name: str, value: object) -> str:
+    """A non-empty string that can be sent as UTF-8 (a lone surrogate cannot)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(name, f"must be a non-empty string, got {value!r}")
+    check_utf8(name, value)
+    return value
+
+
+def check_utf8(name: str, text: str) -> None:
+    """Raise :class:`ConfigError` when ``text`` holds a lone surrogate, which no request body can carry."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ConfigError(
+            name, f"contains a lone surrogate (U+{ord(text[exc.start]):04X}) at position {exc.start}: not valid "
+            "Unicode text (was it decoded with errors='surrogateescape'?)"
+        ) from None
+
+
+def _check_headers(name: str, headers: object) -> dict[str, Secret]:
+    """Extra request headers, each value held as a :class:`Secret` (an ``api-key`` or ``Authorization``
+    header is as secret as the key itself)."""
+    if not isinstance(headers, Mapping):
+        raise ConfigError(name, f"must be a mapping of header name to value, got {type(headers).__name__}")
+    checked: dict[str, Secret] = {}
+    for key, value in headers.items():
+        where = f"{name}[{key!r}]"
+        check_header_name(key, field=where)
+        checked[key] = value if isinstance(value, Secret) else Secret(value, source=where, allow_space=True)
+    return checked
+
+
+def _check_options(options: object) -> dict[str, Any]:
+    """The options every provider shares are checked here; provider-specific ones by the provider."""
+    if not isinstance(options, Mapping):
+        raise ConfigError("ModelConfig.options", f"must be a mapping, got {type(options).__name__}")
+    checked = dict(options)
+    if "headers" in checked:
+        checked["headers"] = _check_headers("ModelConfig.options['headers']", checked["headers"])
+    if "top_logprobs" in checked:
+        _check_int("ModelConfig.options['top_logprobs']", checked["top_logprobs"], lo=0, hi=MAX_TOP_LOGPROBS)
+    if "max_tokens" in checked:
+        _check_int("ModelConfig.options['max_tokens']", checked["max_tokens"], lo=1)
+    return checked
+
+
+def _check_base_url(value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        shown = redact_url(value) if isinstance(value, str) else type(value).__name__
+        raise ConfigError("ModelConfig.base_url", f"must start with http:// or https://, got {shown!r}")
+    if any(ch.isspace() or ord(ch) < 0x20 or not ch.isascii() for ch in value):
+        raise ConfigError("ModelConfig.base_url", f"must be an ASCII URL without spaces, got {redact_url(value)!r}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +140,14 @@ class ModelConfig:
     Price it either with ``cost`` (USD per 1K tokens, blended input/output, as in the documented API) or with
     ``input_price`` and ``output_price`` (USD per 1M tokens). With neither, the price is looked up in the
     ``genai-prices`` catalogue; local and self-hosted presets are free.
+
+    ``api_key`` is held as a :class:`~cascadeflow.secret.Secret`: reprs, logs, errors and pickles show
+    ``**********``. Time limits (each bounded by :data:`MAX_TIMEOUT_S`; the defaults' reasons are on the
+    ``DEFAULT_*`` constants of this module): ``connect_timeout_s`` to open a connection, ``first_token_timeout_s``
+    until a stream's first chunk, ``timeout_s`` for one attempt (a whole answer or stream), and ``deadline_s``
+    for the tier as a whole, every attempt and backoff included. ``deadline_s=None`` means one attempt's time
+    (``timeout_s``): retries then fit after quick failures (refused connection, 5xx, 429), the ones worth
+    retrying, while an attempt that timed out has used the budget and the next tier is asked.
     """
 
     name: str
@@ -47,18 +158,19 @@ class ModelConfig:
     speed_ms: float | None = None
     supports_tools: bool = True
     base_url: str | None = None
-    api_key: str | None = None
+    api_key: str | Secret | None = None
     domains: Sequence[str] = ()
-    timeout_s: float = 60.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
     max_retries: int = 2
     quality_threshold: float | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    first_token_timeout_s: float = DEFAULT_FIRST_TOKEN_TIMEOUT_S
+    deadline_s: float | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ConfigError("ModelConfig.name", f"must be a non-empty string, got {self.name!r}")
-        if not isinstance(self.provider, str) or not self.provider.strip():
-            raise ConfigError("ModelConfig.provider", f"must be a non-empty string, got {self.provider!r}")
+        _check_text("ModelConfig.name", self.name)
+        _check_text("ModelConfig.provider", self.provider)
         for name in ("cost", "input_price", "output_price", "speed_ms"):
             value = getattr(self, name)
             if value is not None:
@@ -67,21 +179,65 @@ class ModelConfig:
             raise ConfigError("ModelConfig.input_price", "give input_price and output_price together (USD per 1M)")
         if self.cost is not None and self.input_price is not None:
             raise ConfigError("ModelConfig.cost", "give either cost (per 1K, blended) or input/output prices, not both")
-        if self.base_url is not None and not str(self.base_url).startswith(("http://", "https://")):
-            raise ConfigError("ModelConfig.base_url", f"must start with http:// or https://, got {self.base_url!r}")
-        _check_number("ModelConfig.timeout_s", self.timeout_s, lo=0.001)
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
-            raise ConfigError("ModelConfig.max_retries", f"must be an integer >= 0, got {self.max_retries!r}")
+        if not isinstance(self.supports_tools, bool):
+            raise ConfigError("ModelConfig.supports_tools", f"must be True or False, got {self.supports_tools!r}")
+        _check_base_url(self.base_url)
+        if self.api_key is not None and not isinstance(self.api_key, str | Secret):
+            raise ConfigError("ModelConfig.api_key", f"must be a string, got {type(self.api_key).__name__}")
+        object.__setattr__(self, "api_key", as_secret(self.api_key, source="ModelConfig.api_key"))
+        for name in ("timeout_s", "connect_timeout_s", "first_token_timeout_s"):
+            _check_timeout(f"ModelConfig.{name}", getattr(self, name))
+        if self.deadline_s is not None:
+            _check_timeout("ModelConfig.deadline_s", self.deadline_s)
+        _check_int("ModelConfig.max_retries", self.max_retries, lo=0, hi=MAX_RETRIES)
         if self.quality_threshold is not None:
             _check_number("ModelConfig.quality_threshold", self.quality_threshold, hi=1.0)
-        if isinstance(self.domains, str) or not all(isinstance(d, str) for d in self.domains):
+        domains = tuple(self.domains) if isinstance(self.domains, Iterable) and not isinstance(self.domains, str) else None
+        if domains is None or not all(isinstance(d, str) for d in domains):
             raise ConfigError("ModelConfig.domains", f"must be a list of strings, got {self.domains!r}")
-        object.__setattr__(self, "domains", tuple(d.strip().lower() for d in self.domains))
-        object.__setattr__(self, "options", dict(self.options))
+        object.__setattr__(self, "domains", tuple(d.strip().lower() for d in domains))
+        object.__setattr__(self, "options", _check_options(self.options))
+
+    @property
+    def secret_key(self) -> Secret | None:
+        """``api_key`` as the :class:`Secret` it is held as (``None`` when no key was given)."""
+        key = self.api_key
+        return key if isinstance(key, Secret) else None
+
+    @property
+    def tier_deadline_s(self) -> float:
+        """The most this tier may take in one run, every attempt and backoff included."""
+        return self.timeout_s if self.deadline_s is None else self.deadline_s
+
+    def __repr__(self) -> str:
+        # base_url may carry credentials (user:pass@, ?key=): masked here, as keys and header values are by
+        # their Secret type.
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = redact_url(value) if f.name == "base_url" and isinstance(value, str) else value
+            parts.append(f"{f.name}={shown!r}")
+        return f"ModelConfig({', '.join(parts)})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles carry no credentials: the key pickles as a redacted Secret, the URL's user info and query
+        values as ``**********`` (building a provider from such a config then says so)."""
+        state = dict(self.__dict__)
+        if isinstance(state.get("base_url"), str):
+            state["base_url"] = redact_url(state["base_url"])
+        return state
+
+    def __copy__(self) -> ModelConfig:
+        return replace(self)  # in-memory copies keep the credentials; only pickles drop them
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ModelConfig:
+        return replace(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
         """Build from a plain mapping (YAML/JSON/env), rejecting unknown keys by name."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("ModelConfig", f"must be a mapping of field to value, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -210,6 +366,8 @@ class CheckSettings:
             _check_number(f"CheckSettings.logprob_{kind}_ceiling", ceiling, lo=-math.inf, hi=0.0)
             if floor >= ceiling:
                 raise ConfigError(f"CheckSettings.logprob_{kind}_floor", f"must be below the ceiling {ceiling}")
+        if not isinstance(self.weights, Mapping):
+            raise ConfigError("CheckSettings.weights", f"must map check names to weights, got {self.weights!r}")
         for name, weight in self.weights.items():
             _check_number(f"CheckSettings.weights[{name!r}]", weight)
         object.__setattr__(self, "weights", dict(self.weights))
@@ -236,6 +394,16 @@ class QualityConfig:
     one must pass too."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.confidence_thresholds, Mapping):
+            raise ConfigError(
+                "QualityConfig.confidence_thresholds",
+                f"must map complexity levels to thresholds, got {self.confidence_thresholds!r} "
+                "(for one threshold everywhere use QualityConfig.uniform(value))",
+            )
+        if not isinstance(self.checks, CheckSettings):
+            raise ConfigError("QualityConfig.checks", f"must be a CheckSettings, got {type(self.checks).__name__}")
+        if isinstance(self.validators, str) or not isinstance(self.validators, Iterable):
+            raise ConfigError("QualityConfig.validators", f"must be a list of callables, got {self.validators!r}")
         thresholds = dict(self.confidence_thresholds)
         unknown = sorted(set(thresholds) - set(COMPLEXITY_LEVELS))
         if unknown:
