@@ -19,6 +19,9 @@ from cascadeflow.secret import (
     check_header_name,
     redact_url,
 )
+from cascadeflow.validate import check_int as _check_int
+from cascadeflow.validate import check_number as _check_number
+from cascadeflow.validate import check_text as _check_text
 
 if TYPE_CHECKING:
     from cascadeflow.cascade.quality.base import Validator
@@ -49,51 +52,8 @@ DEFAULT_TIMEOUT_S: Final = 30.0
 attempts was 3 minutes before the next tier was asked). Raise it for long answers."""
 
 
-def _check_number(name: str, value: object, *, lo: float = 0.0, hi: float = math.inf) -> None:
-    """A real, finite number within [lo, hi] (``inf`` and ``nan`` are never valid settings)."""
-    ok = not isinstance(value, bool) and isinstance(value, int | float)
-    if ok and isinstance(value, float) and not math.isfinite(value):
-        ok = False
-    if not ok or not lo <= value <= hi:  # type: ignore[operator]
-        if hi != math.inf and lo != -math.inf:
-            bound = f"between {lo:g} and {hi:g}"
-        elif hi != math.inf:
-            bound = f"<= {hi:g}"
-        else:
-            bound = f">= {lo:g}"
-        raise ConfigError(name, f"must be a finite number {bound}, got {value!r}")
-
-
-def _check_int(name: str, value: object, *, lo: int, hi: int | None = None) -> None:
-    """A real integer (not a bool, not 1.5, not '2') within [lo, hi]."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
-        bound = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-        raise ConfigError(name, f"must be an integer {bound}, got {value!r}")
-
-
 def _check_timeout(name: str, value: object) -> None:
     _check_number(name, value, lo=0.001, hi=MAX_TIMEOUT_S)
-
-
-def _check_text(name: str, value: object) -> str:
-    """A non-empty string that can be sent as UTF-8 (a lone surrogate cannot)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(name, f"must be a non-empty string, got {value!r}")
-    check_utf8(name, value)
-    return value
-
-
-def check_utf8(name: str, text: str) -> None:
-    """Raise :class:`ConfigError` when ``text`` holds a lone surrogate, which no request body can carry."""
-    if text.isascii():
-        return
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ConfigError(
-            name, f"contains a lone surrogate (U+{ord(text[exc.start]):04X}) at position {exc.start}: not valid "
-            "Unicode text (was it decoded with errors='surrogateescape'?)"
-        ) from None
 
 
 def _check_headers(name: str, headers: object) -> dict[str, Secret]:
@@ -192,7 +152,8 @@ class ModelConfig:
         _check_int("ModelConfig.max_retries", self.max_retries, lo=0, hi=MAX_RETRIES)
         if self.quality_threshold is not None:
             _check_number("ModelConfig.quality_threshold", self.quality_threshold, hi=1.0)
-        domains = tuple(self.domains) if isinstance(self.domains, Iterable) and not isinstance(self.domains, str) else None
+        listed = isinstance(self.domains, Iterable) and not isinstance(self.domains, str)
+        domains = tuple(self.domains) if listed else None
         if domains is None or not all(isinstance(d, str) for d in domains):
             raise ConfigError("ModelConfig.domains", f"must be a list of strings, got {self.domains!r}")
         object.__setattr__(self, "domains", tuple(d.strip().lower() for d in domains))

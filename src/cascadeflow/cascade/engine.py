@@ -21,6 +21,7 @@ from cascadeflow.errors import AllTiersFailedError, Attempt, ConfigError, Malfor
 from cascadeflow.pricing import Price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.types import Completion, CompletionRequest
+from cascadeflow.validate import check_int
 
 if TYPE_CHECKING:
     from cascadeflow.cascade.domain import DomainDetector, DomainResult
@@ -74,11 +75,17 @@ class CascadeOptions:
     start_tiers: Mapping[str, int] = field(default_factory=_default_start_tiers)
 
     def __post_init__(self) -> None:
-        if self.max_escalations is not None and self.max_escalations < 0:
-            raise ConfigError("max_escalations", f"must be >= 0 or None, got {self.max_escalations}")
-        unknown = sorted(set(self.start_tiers) - set(COMPLEXITY_LEVELS))
+        if not isinstance(self.enable_cascade, bool):
+            raise ConfigError("enable_cascade", f"must be True or False, got {self.enable_cascade!r}")
+        if self.max_escalations is not None:
+            check_int("max_escalations", self.max_escalations, lo=0)
+        if not isinstance(self.start_tiers, Mapping):
+            raise ConfigError("start_tiers", f"must map complexity levels to tier indices, got {self.start_tiers!r}")
+        unknown = sorted(set(self.start_tiers) - set(COMPLEXITY_LEVELS), key=str)
         if unknown:
             raise ConfigError(f"start_tiers[{unknown[0]!r}]", f"unknown complexity level; use {COMPLEXITY_LEVELS}")
+        for level, index in self.start_tiers.items():
+            check_int(f"start_tiers[{level!r}]", index, lo=-(2**31))
 
 
 class CascadeEngine:
