@@ -12,8 +12,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
+from cascadeflow.cascade.deadline import before_deadline
 from cascadeflow.cascade.quality.base import ValidationContext, Validator, Verdict
 from cascadeflow.cascade.result import Action, CascadeResult, StepRecord
 from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig, QualityConfig
@@ -180,7 +182,9 @@ class CascadeEngine:
             tier = self.tiers[index]
             call_started = time.perf_counter()
             try:
-                completion = check_not_empty(await tier.provider.complete(request), tier)
+                answer = await before_deadline(partial(tier.provider.complete, request), request.deadline,
+                                               model=tier.name, provider=tier.config.provider)
+                completion = check_not_empty(answer, tier)
             except ProviderError as exc:
                 self.record_failure(state, position, exc, call_started)
                 continue
