@@ -238,11 +238,7 @@ class CascadeEngine:
         following = self.next_tier(state.plan, position)
         assert following is not None  # a non-final position always has a next planned tier
         nxt = following.name
-        reason = (
-            f"{tier.name} draft rejected by the {verdict.decided_by or 'quality'} check "
-            f"({verdict.reason or 'score too low'}; score {verdict.score:.2f} < {verdict.threshold or 0:.2f}); "
-            f"escalating to {nxt}."
-        )
+        reason = f"{tier.name} draft {verdict.rejection()}; escalating to {nxt}."
         state.steps.append(self._step(index, tier, completion, latency_ms, verdict, "escalate", reason))
         state.drafts.append(completion)
         state.draft_models.append(tier.name)
