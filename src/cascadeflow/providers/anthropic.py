@@ -18,7 +18,7 @@ import httpx
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import ConfigError, StreamInterruptedError
 from cascadeflow.providers import wire
-from cascadeflow.providers.http_base import HttpJsonProvider, resolve_api_key, resolve_base_url
+from cascadeflow.providers.http_base import HttpJsonProvider, join_url, resolve_api_key, resolve_base_url
 from cascadeflow.providers.http_errors import Endpoint, decode_json, error_from_status
 from cascadeflow.providers.registry import ProviderPreset
 from cascadeflow.secret import Secret, as_secret
@@ -255,8 +255,8 @@ class _StreamState:
 
 
 def _messages_url(base_url: str) -> str:
-    base = base_url.rstrip("/")
-    return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
+    base = base_url.partition("?")[0].rstrip("/")
+    return join_url(base_url, "messages" if base.endswith("/v1") else "v1/messages")
 
 
 class AnthropicProvider(HttpJsonProvider):

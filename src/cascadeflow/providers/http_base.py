@@ -54,6 +54,12 @@ def redact_httpx_logs() -> None:
         logger.addFilter(_RedactUrlCredentials())
 
 
+def join_url(base_url: str, path: str) -> str:
+    """``base_url`` + ``/path``, keeping a query string (``?api-version=``, ``?key=``) after the path."""
+    base, sep, query = base_url.partition("?")
+    return f"{base.rstrip('/')}/{path.lstrip('/')}{sep}{query}"
+
+
 def resolve_base_url(config: ModelConfig, preset: ProviderPreset) -> str:
     """config.base_url, else the preset's base-URL env var, else the preset's default."""
     env_url = os.environ.get(preset.base_url_env, "").strip() if preset.base_url_env else ""

@@ -19,7 +19,7 @@ import httpx
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import StreamInterruptedError
 from cascadeflow.providers import wire
-from cascadeflow.providers.http_base import HttpJsonProvider, resolve_api_key, resolve_base_url
+from cascadeflow.providers.http_base import HttpJsonProvider, join_url, resolve_api_key, resolve_base_url
 from cascadeflow.providers.http_errors import Endpoint, decode_json, error_detail
 from cascadeflow.providers.registry import ProviderPreset
 from cascadeflow.secret import Secret, as_secret
@@ -255,7 +255,7 @@ class OpenAICompatibleProvider(HttpJsonProvider):
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.top_logprobs = top_logprobs
-        super().__init__(model, url=f"{self.base_url}/chat/completions", provider=provider,
+        super().__init__(model, url=join_url(self.base_url, "chat/completions"), provider=provider,
                          headers={"Accept": "application/json", **(headers or {})}, timeout_s=timeout_s,
                          client=client, transport=transport, key=as_secret(api_key, source="api_key"),
                          key_header="Authorization", key_prefix="Bearer ", connect_timeout_s=connect_timeout_s)
