@@ -145,7 +145,8 @@ class CascadeAgent:
         options = CascadeOptions(
             enable_cascade=enable_cascade,
             max_escalations=max_escalations,
-            **({"start_tiers": dict(start_tiers)} if start_tiers is not None else {}),
+            **({"start_tiers": dict(start_tiers) if isinstance(start_tiers, Mapping) else start_tiers}
+               if start_tiers is not None else {}),
         )
         routing = None
         if kpi_weights is not None or enable_domain_routing:
