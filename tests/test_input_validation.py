@@ -163,27 +163,29 @@ def test_bad_model_config_names_the_field(kwargs: dict[str, Any], field: str, sh
 
 
 def test_model_config_from_dict_rejects_unknown_fields_and_non_mappings() -> None:
-    with pytest.raises(ConfigError, match="ModelConfig.nme"):
+    with pytest.raises(ConfigError, match=r"ModelConfig\.nme"):
         ModelConfig.from_dict({"nme": "x"})
     with pytest.raises(ConfigError, match="mapping"):
         ModelConfig.from_dict(5)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- QualityConfig / CheckSettings
+AnyQuality: Any = QualityConfig  # the cases below pass wrong types on purpose
+AnyChecks: Any = CheckSettings
 QUALITY_CASES: list[tuple[Any, str, str | None]] = [
-    (lambda: QualityConfig(confidence_thresholds=0.7), "QualityConfig.confidence_thresholds", "0.7"),
-    (lambda: QualityConfig(confidence_thresholds={"hard": "high"}), "QualityConfig.confidence_thresholds['hard']",
+    (lambda: AnyQuality(confidence_thresholds=0.7), "QualityConfig.confidence_thresholds", "0.7"),
+    (lambda: AnyQuality(confidence_thresholds={"hard": "high"}), "QualityConfig.confidence_thresholds['hard']",
      "'high'"),
-    (lambda: QualityConfig(confidence_thresholds={"galactic": 0.5}), "QualityConfig.confidence_thresholds['galactic']",
+    (lambda: AnyQuality(confidence_thresholds={"galactic": 0.5}), "QualityConfig.confidence_thresholds['galactic']",
      None),
-    (lambda: QualityConfig(checks=5), "QualityConfig.checks", "int"),
-    (lambda: QualityConfig(validators=5), "QualityConfig.validators", "5"),
-    (lambda: QualityConfig(validators=[5]), "QualityConfig.validators[0]", "int"),
+    (lambda: AnyQuality(checks=5), "QualityConfig.checks", "int"),
+    (lambda: AnyQuality(validators=5), "QualityConfig.validators", "5"),
+    (lambda: AnyQuality(validators=[5]), "QualityConfig.validators[0]", "int"),
     (lambda: QualityConfig.uniform(NAN), "QualityConfig.threshold", "nan"),
-    (lambda: CheckSettings(veto=INF), "CheckSettings.veto", "inf"),
-    (lambda: CheckSettings(weights=5), "CheckSettings.weights", "5"),
-    (lambda: CheckSettings(weights={"relevance": "a"}), "CheckSettings.weights['relevance']", "'a'"),
-    (lambda: CheckSettings(logprob_mean_floor=-INF), "CheckSettings.logprob_mean_floor", "-inf"),
+    (lambda: AnyChecks(veto=INF), "CheckSettings.veto", "inf"),
+    (lambda: AnyChecks(weights=5), "CheckSettings.weights", "5"),
+    (lambda: AnyChecks(weights={"relevance": "a"}), "CheckSettings.weights['relevance']", "'a'"),
+    (lambda: AnyChecks(logprob_mean_floor=-INF), "CheckSettings.logprob_mean_floor", "-inf"),
 ]
 
 

@@ -153,7 +153,12 @@ def test_bad_extra_headers_are_config_errors(headers: Any, field: str) -> None:
 
 def test_a_bad_key_passed_to_a_provider_is_never_sent() -> None:
     calls: list[httpx.Request] = []
-    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: calls.append(r) or httpx.Response(200)))
+
+    def record(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(record))
     with pytest.raises(ConfigError, match="api_key"):
         OpenAICompatibleProvider("m", base_url="https://x.test/v1", api_key=KEY + "\r\n", client=client)
     with pytest.raises(ConfigError, match="api_key"):
@@ -204,7 +209,8 @@ async def test_step_errors_of_a_recovered_run_carry_no_secret() -> None:
             if "small" in request.content.decode():
                 return _echo_key_then_fail(request)
             choice = {"index": 0, "message": {"role": "assistant", "content": "Paris is the capital."}}
-            return httpx.Response(200, json={"choices": [choice], "usage": {"prompt_tokens": 5, "completion_tokens": 4}})
+            usage = {"prompt_tokens": 5, "completion_tokens": 4}
+            return httpx.Response(200, json={"choices": [choice], "usage": usage})
 
         router.route().mock(side_effect=reply)
         agent = CascadeAgent(models=configs())

@@ -92,8 +92,8 @@ BAD_BODIES: dict[str, Handler] = {
     "tool-call-without-function": json_reply(completion(choices=[{"message": {"tool_calls": [{"id": "1"}]}}])),
     "tool-call-arguments-a-number": json_reply(
         completion(choices=[{"message": {"tool_calls": [{"function": {"name": "f", "arguments": 5}}]}}])),
-    "logprob-not-a-number": json_reply(
-        completion(choices=[{"message": {"content": GOOD}, "logprobs": {"content": [{"token": "P", "logprob": "x"}]}}])),
+    "logprob-not-a-number": json_reply(completion(
+        choices=[{"message": {"content": GOOD}, "logprobs": {"content": [{"token": "P", "logprob": "x"}]}}])),
     "model-a-number": json_reply(completion(model=7)),
     "a-json-array": json_reply([completion()]),
     "an-error-with-200": json_reply({"error": {"message": "backend exploded"}}),
@@ -199,7 +199,8 @@ async def test_keepalive_events_without_data_do_not_break_a_stream() -> None:
 
 # --------------------------------------------------------------------------- Anthropic
 def anthropic(handler: Handler) -> AnthropicProvider:
-    return AnthropicProvider("claude", api_key="sk-ant", client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return AnthropicProvider("claude", api_key="sk-ant", client=client)
 
 
 def message(**override: Any) -> dict[str, Any]:
