@@ -35,7 +35,10 @@ class _RedactUrlCredentials(logging.Filter):
     """Masks URL credentials in a log record's message (httpx logs every request URL at INFO)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: leave it to logging's own error handling
+            return True
         redacted = redact_urls(message)
         if redacted != message:
             record.msg, record.args = redacted, None
