@@ -10,7 +10,6 @@ key (and would be retried as a transport failure). URLs may carry credentials to
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Iterable
 from typing import Any, Final
@@ -131,6 +130,8 @@ class Secret:
             return NotImplemented
         if self._value is None or other._value is None:
             return self._value is other._value
+        import hmac  # constant-time comparison; imported here because hashlib costs ~5 ms at package import
+
         return hmac.compare_digest(self._value.encode(), other._value.encode())
 
     def __hash__(self) -> int:
