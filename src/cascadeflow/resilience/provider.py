@@ -35,6 +35,7 @@ from cascadeflow.resilience.retry import RandomFn, RetryPolicy, SleepFn, retry_c
 from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, TokenLogprob
 
 T = TypeVar("T")
+_RUN_DEADLINE = "the run's deadline passed before this tier answered"
 
 
 async def _aclose(iterator: AsyncIterator[Any]) -> None:
@@ -52,10 +53,12 @@ def _discard(awaitable: Awaitable[Any]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Limit:
-    """One time limit: the clock instant it expires at and the error that says which limit it was."""
+    """One time limit: the clock instant it expires at, and what its error says (built only if it expires)."""
 
     at: float
-    error: Callable[[], ProviderError]
+    kind: type[ProviderTimeoutError]
+    what: str
+    seconds: float = 0.0
 
 
 class ResilientProvider:
@@ -93,25 +96,24 @@ class ResilientProvider:
                 f"policy={self.policy})")
 
     # ----------------------------------------------------------------- limits
-    def _timeout(self, message: str) -> Callable[[], ProviderError]:
-        return lambda: ProviderTimeoutError(message, model=self.model, provider=self.provider)
-
     def _budget(self, request: CompletionRequest | None) -> _Limit | None:
         """The earlier of the tier's deadline and the run's, from now."""
-        tier = None
-        if self.deadline_s is not None:
-            tier = _Limit(self._clock() + self.deadline_s,
-                          self._timeout(f"no answer within the tier's deadline of {self.deadline_s:g}s"))
         run = None if request is None else request.deadline
-        if run is not None and (tier is None or run <= tier.at):
-            return _Limit(run, lambda: DeadlineExceededError(
-                "the run's deadline passed before this tier answered", model=self.model, provider=self.provider))
-        return tier
+        if self.deadline_s is None:
+            return None if run is None else _Limit(run, DeadlineExceededError, "run")
+        tier = self._clock() + self.deadline_s
+        if run is not None and run <= tier:
+            return _Limit(run, DeadlineExceededError, "run")
+        return _Limit(tier, ProviderTimeoutError, "answer within the tier's deadline of", self.deadline_s)
 
     def _after(self, seconds: float | None, what: str) -> _Limit | None:
         if seconds is None:
             return None
-        return _Limit(self._clock() + seconds, self._timeout(f"no {what} within {seconds:g}s"))
+        return _Limit(self._clock() + seconds, ProviderTimeoutError, f"{what} within", seconds)
+
+    def _error(self, limit: _Limit) -> ProviderError:
+        message = _RUN_DEADLINE if limit.kind is DeadlineExceededError else f"no {limit.what} {limit.seconds:g}s"
+        return limit.kind(message, model=self.model, provider=self.provider)
 
     async def _within(self, awaitable: Awaitable[T], *limits: _Limit | None) -> T:
         """Await within the earliest of ``limits``; its error when it expires (at once if already past)."""
@@ -122,14 +124,14 @@ class ResilientProvider:
         remaining = first.at - self._clock()
         if remaining <= 0:
             _discard(awaitable)
-            raise first.error()
+            raise self._error(first)
         try:
             async with asyncio.timeout(remaining) as scope:
                 return await awaitable
         except TimeoutError:
             if not scope.expired():
                 raise  # the inner call's own TimeoutError: not ours to relabel
-            raise first.error() from None
+            raise self._error(first) from None
 
     # ----------------------------------------------------------------- calls
     async def _attempt(self, make: Callable[[], Awaitable[T]]) -> T:
