@@ -13,12 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from cascadeflow.errors import ConfigError
-from cascadeflow.secret import (
-    Secret,
-    as_secret,
-    check_header_name,
-    redact_url,
-)
+from cascadeflow.secret import Secret, as_secret, redact_url
+from cascadeflow.validate import check_base_url, check_headers
 from cascadeflow.validate import check_int as _check_int
 from cascadeflow.validate import check_number as _check_number
 from cascadeflow.validate import check_text as _check_text
@@ -56,41 +52,18 @@ def _check_timeout(name: str, value: object) -> None:
     _check_number(name, value, lo=0.001, hi=MAX_TIMEOUT_S)
 
 
-def _check_headers(name: str, headers: object) -> dict[str, Secret]:
-    """Extra request headers, each value held as a :class:`Secret` (an ``api-key`` or ``Authorization``
-    header is as secret as the key itself)."""
-    if not isinstance(headers, Mapping):
-        raise ConfigError(name, f"must be a mapping of header name to value, got {type(headers).__name__}")
-    checked: dict[str, Secret] = {}
-    for key, value in headers.items():
-        where = f"{name}[{key!r}]"
-        check_header_name(key, field=where)
-        checked[key] = value if isinstance(value, Secret) else Secret(value, source=where, allow_space=True)
-    return checked
-
-
 def _check_options(options: object) -> dict[str, Any]:
     """The options every provider shares are checked here; provider-specific ones by the provider."""
     if not isinstance(options, Mapping):
         raise ConfigError("ModelConfig.options", f"must be a mapping, got {type(options).__name__}")
     checked = dict(options)
     if "headers" in checked:
-        checked["headers"] = _check_headers("ModelConfig.options['headers']", checked["headers"])
+        checked["headers"] = check_headers("ModelConfig.options['headers']", checked["headers"])
     if "top_logprobs" in checked:
         _check_int("ModelConfig.options['top_logprobs']", checked["top_logprobs"], lo=0, hi=MAX_TOP_LOGPROBS)
     if "max_tokens" in checked:
         _check_int("ModelConfig.options['max_tokens']", checked["max_tokens"], lo=1)
     return checked
-
-
-def _check_base_url(value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-        shown = redact_url(value) if isinstance(value, str) else type(value).__name__
-        raise ConfigError("ModelConfig.base_url", f"must start with http:// or https://, got {shown!r}")
-    if any(ch.isspace() or ord(ch) < 0x20 or not ch.isascii() for ch in value):
-        raise ConfigError("ModelConfig.base_url", f"must be an ASCII URL without spaces, got {redact_url(value)!r}")
 
 
 @dataclass(frozen=True)
@@ -141,7 +114,7 @@ class ModelConfig:
             raise ConfigError("ModelConfig.cost", "give either cost (per 1K, blended) or input/output prices, not both")
         if not isinstance(self.supports_tools, bool):
             raise ConfigError("ModelConfig.supports_tools", f"must be True or False, got {self.supports_tools!r}")
-        _check_base_url(self.base_url)
+        check_base_url(self.base_url)
         if self.api_key is not None and not isinstance(self.api_key, str | Secret):
             raise ConfigError("ModelConfig.api_key", f"must be a string, got {type(self.api_key).__name__}")
         object.__setattr__(self, "api_key", as_secret(self.api_key, source="ModelConfig.api_key"))

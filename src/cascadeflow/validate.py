@@ -4,8 +4,10 @@ field and showing the bad value, so a wrong setting fails where it is given, not
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from cascadeflow.errors import ConfigError
+from cascadeflow.secret import Secret, check_header_name, redact_url
 
 
 def check_number(name: str, value: object, *, lo: float = 0.0, hi: float = math.inf) -> None:
@@ -51,3 +53,25 @@ def check_utf8(name: str, text: str) -> None:
         ) from None
 
 
+def check_headers(name: str, headers: object) -> dict[str, Secret]:
+    """Extra request headers, each value held as a :class:`Secret` (an ``api-key`` or ``Authorization``
+    header is as secret as the key itself)."""
+    if not isinstance(headers, Mapping):
+        raise ConfigError(name, f"must be a mapping of header name to value, got {type(headers).__name__}")
+    checked: dict[str, Secret] = {}
+    for key, value in headers.items():
+        where = f"{name}[{key!r}]"
+        check_header_name(key, field=where)
+        checked[key] = value if isinstance(value, Secret) else Secret(value, source=where, allow_space=True)
+    return checked
+
+
+def check_base_url(value: object) -> None:
+    """An http(s) URL httpx can send as is; the message masks any credentials in it."""
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        shown = redact_url(value) if isinstance(value, str) else type(value).__name__
+        raise ConfigError("ModelConfig.base_url", f"must start with http:// or https://, got {shown!r}")
+    if any(ch.isspace() or ord(ch) < 0x20 or not ch.isascii() for ch in value):
+        raise ConfigError("ModelConfig.base_url", f"must be an ASCII URL without spaces, got {redact_url(value)!r}")
