@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
 from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
-from cascadeflow.config import TIER_ORDERS, ModelConfig, QualityConfig
+from cascadeflow.config import MAX_TIMEOUT_S, TIER_ORDERS, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
 from cascadeflow.price_cache import PriceCache
 from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
-from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec, normalize_messages
+from cascadeflow.request_args import build_completion_request
+from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec
+from cascadeflow.validate import check_number
 
 if TYPE_CHECKING:
     import logging
@@ -43,6 +45,11 @@ def _build_tiers(
 ) -> list[Tier]:
     if order not in TIER_ORDERS:
         raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
+    if isinstance(models, ModelConfig | str | Mapping) or not isinstance(models, Sequence):
+        raise ConfigError("models", f"must be a list of ModelConfig, got {type(models).__name__}")
+    for name, mapping in (("providers", providers), ("tier_validators", validators)):
+        if not isinstance(mapping, Mapping):
+            raise ConfigError(name, f"must be a mapping of model name to instance, got {type(mapping).__name__}")
     if not models:
         raise ConfigError("models", "give at least one ModelConfig")
     seen: set[str] = set()
@@ -89,6 +96,10 @@ class CascadeAgent:
         kpi_weights: ``{"quality": .., "cost": .., "latency": ..}`` objective for choosing the start tier.
         enable_domain_routing: detect the query's domain and prefer tiers whose ``domains`` list it.
         domain_detector: replaces the built-in rule-based domain detector.
+        deadline_s: the most one ``run``/``stream`` may take, every tier included (``None``: no overall
+            deadline; each built tier is still bounded by its ``ModelConfig.deadline_s``). A call's own
+            ``deadline_s=`` overrides it. When it passes, the tier in flight and every later one fail with
+            :class:`~cascadeflow.errors.DeadlineExceededError` inside ``AllTiersFailedError``.
         verbose: log every step's decision to the ``cascadeflow`` logger (stderr).
     """
 
@@ -110,11 +121,22 @@ class CascadeAgent:
         enable_domain_routing: bool = False,
         domain_detector: DomainDetector | None = None,
         enable_streaming: bool = False,
+        deadline_s: float | None = None,
         verbose: bool = False,
     ) -> None:
+        for flag, value in (("enable_cascade", enable_cascade), ("enable_domain_routing", enable_domain_routing),
+                            ("enable_streaming", enable_streaming), ("verbose", verbose)):
+            if not isinstance(value, bool):
+                raise ConfigError(flag, f"must be True or False, got {value!r}")
+        if quality_config is not None and not isinstance(quality_config, QualityConfig):
+            raise ConfigError("quality_config", f"must be a QualityConfig, got {type(quality_config).__name__}")
+        if deadline_s is not None:
+            check_number("deadline_s", deadline_s, lo=0.001, hi=MAX_TIMEOUT_S)
+        self.deadline_s = deadline_s
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
-        tiers = _build_tiers(models, providers or {}, self.registry, tier_validators or {}, tier_order)
+        tiers = _build_tiers(models, {} if providers is None else providers, self.registry,
+                             {} if tier_validators is None else tier_validators, tier_order)
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator
 
@@ -126,7 +148,8 @@ class CascadeAgent:
         options = CascadeOptions(
             enable_cascade=enable_cascade,
             max_escalations=max_escalations,
-            **({"start_tiers": dict(start_tiers)} if start_tiers is not None else {}),
+            **({"start_tiers": dict(start_tiers) if isinstance(start_tiers, Mapping) else start_tiers}
+               if start_tiers is not None else {}),
         )
         routing = None
         if kpi_weights is not None or enable_domain_routing:
@@ -181,32 +204,22 @@ class CascadeAgent:
         *,
         max_tokens: int | None = None,
         temperature: float | None = None,
-        stop: Sequence[str] | None = None,
+        stop: str | Sequence[str] | None = None,
         tools: Sequence[ToolSpec | Mapping[str, Any]] | None = None,
         tool_choice: str | Mapping[str, Any] | None = None,
         response_format: ResponseFormat | None = None,
         logprobs: bool = False,
         user_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        deadline_s: float | None = None,
     ) -> CompletionRequest:
-        """Validate and normalise the arguments of :meth:`run` into a :class:`CompletionRequest`."""
-        if max_tokens is not None and (isinstance(max_tokens, bool) or max_tokens <= 0):
-            raise ConfigError("max_tokens", f"must be a positive integer, got {max_tokens!r}")
-        if temperature is not None and not 0.0 <= temperature <= 2.0:
-            raise ConfigError("temperature", f"must be between 0 and 2, got {temperature!r}")
-        meta = dict(metadata or {})
-        if user_id is not None:
-            meta["user_id"] = user_id
-        return CompletionRequest(
-            messages=normalize_messages(query),
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stop=tuple(stop or ()),
-            tools=tuple(ToolSpec.from_any(t) for t in tools or ()),
-            tool_choice=tool_choice,
-            response_format=response_format,
-            logprobs=logprobs,
-            metadata=meta,
+        """Validate and normalise the arguments of :meth:`run` into a :class:`CompletionRequest` (see
+        :func:`~cascadeflow.request_args.build_completion_request`; ``stop="END"`` is one stop sequence).
+        ``deadline_s`` (default: the agent's) starts counting now."""
+        return build_completion_request(
+            query, max_tokens=max_tokens, temperature=temperature, stop=stop, tools=tools, tool_choice=tool_choice,
+            response_format=response_format, logprobs=logprobs, user_id=user_id, metadata=metadata,
+            deadline_s=self.deadline_s if deadline_s is None else deadline_s,
         )
 
     async def run(
@@ -243,8 +256,8 @@ class CascadeAgent:
         """
         import asyncio
 
-        if concurrency < 1:
-            raise ConfigError("concurrency", f"must be >= 1, got {concurrency}")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ConfigError("concurrency", f"must be an integer >= 1, got {concurrency!r}")
         gate = asyncio.Semaphore(concurrency)
 
         async def one(q: str | Sequence[Message | Mapping[str, Any]]) -> CascadeResult:

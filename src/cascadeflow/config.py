@@ -8,11 +8,16 @@ raises :class:`~cascadeflow.errors.ConfigError` naming the field, at constructio
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 from cascadeflow.errors import ConfigError
+from cascadeflow.secret import Secret, as_secret, redact_url
+from cascadeflow.validate import check_base_url, check_headers
+from cascadeflow.validate import check_int as _check_int
+from cascadeflow.validate import check_number as _check_number
+from cascadeflow.validate import check_text as _check_text
 
 Complexity: TypeAlias = Literal["trivial", "simple", "moderate", "hard", "expert"]
 COMPLEXITY_LEVELS: tuple[Complexity, ...] = ("trivial", "simple", "moderate", "hard", "expert")
@@ -20,11 +25,42 @@ TIER_ORDERS: tuple[str, ...] = ("price", "given")
 """How an agent orders its tiers: ``price`` (cheapest first, ties keep your order) or ``given`` (exactly as
 listed; the last tier is still the one every escalation ends at)."""
 
+MAX_TIMEOUT_S: Final = 3600.0
+"""Upper bound of every timeout and deadline: no single LLM call or run legitimately takes an hour, so a larger
+value is a unit slip (milliseconds given as seconds) or ``inf``, which would let a dead endpoint hang a run."""
+MAX_RETRIES: Final = 10
+"""Upper bound of ``max_retries``: with backoff capped at 8 s, ten retries already span over a minute; in a
+cascade the next tier is the better fallback, so more is always a mistake (``10**9`` would retry forever)."""
+MAX_TOP_LOGPROBS: Final = 20
+"""OpenAI's limit for ``top_logprobs``; servers reject larger values."""
+DEFAULT_CONNECT_TIMEOUT_S: Final = 5.0
+"""Opening a connection (TCP + TLS) to a healthy endpoint takes well under a second, even across continents;
+after 5 s the host is down or unreachable, and asking the next tier beats waiting."""
+DEFAULT_FIRST_TOKEN_TIMEOUT_S: Final = 15.0
+"""A healthy API starts a stream within a few seconds (queueing plus reading a long prompt); 15 s without a
+first token means an overloaded or hung endpoint."""
+DEFAULT_TIMEOUT_S: Final = 30.0
+"""One attempt, from sending the request to the last byte (a whole stream included): a 1,000-token answer at
+40-100 tokens/s takes 10-25 s. A longer cap would let one hung endpoint hold a run for minutes (the old 60 s x 3
+attempts was 3 minutes before the next tier was asked). Raise it for long answers."""
 
-def _check_number(name: str, value: object, *, lo: float = 0.0, hi: float = math.inf) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= float(value) <= hi:
-        bound = f"between {lo} and {hi}" if hi != math.inf else f">= {lo}"
-        raise ConfigError(name, f"must be a number {bound}, got {value!r}")
+
+def _check_timeout(name: str, value: object) -> None:
+    _check_number(name, value, lo=0.001, hi=MAX_TIMEOUT_S)
+
+
+def _check_options(options: object) -> dict[str, Any]:
+    """The options every provider shares are checked here; provider-specific ones by the provider."""
+    if not isinstance(options, Mapping):
+        raise ConfigError("ModelConfig.options", f"must be a mapping, got {type(options).__name__}")
+    checked = dict(options)
+    if "headers" in checked:
+        checked["headers"] = check_headers("ModelConfig.options['headers']", checked["headers"])
+    if "top_logprobs" in checked:
+        _check_int("ModelConfig.options['top_logprobs']", checked["top_logprobs"], lo=0, hi=MAX_TOP_LOGPROBS)
+    if "max_tokens" in checked:
+        _check_int("ModelConfig.options['max_tokens']", checked["max_tokens"], lo=1)
+    return checked
 
 
 @dataclass(frozen=True)
@@ -34,6 +70,14 @@ class ModelConfig:
     Price it either with ``cost`` (USD per 1K tokens, blended input/output, as in the documented API) or with
     ``input_price`` and ``output_price`` (USD per 1M tokens). With neither, the price is looked up in the
     ``genai-prices`` catalogue; local and self-hosted presets are free.
+
+    ``api_key`` is held as a :class:`~cascadeflow.secret.Secret`: reprs, logs, errors and pickles show
+    ``**********``. Time limits (each bounded by :data:`MAX_TIMEOUT_S`; the defaults' reasons are on the
+    ``DEFAULT_*`` constants of this module): ``connect_timeout_s`` to open a connection, ``first_token_timeout_s``
+    until a stream's first chunk, ``timeout_s`` for one attempt (a whole answer or stream), and ``deadline_s``
+    for the tier as a whole, every attempt and backoff included. ``deadline_s=None`` means one attempt's time
+    (``timeout_s``): retries then fit after quick failures (refused connection, 5xx, 429), the ones worth
+    retrying, while an attempt that timed out has used the budget and the next tier is asked.
     """
 
     name: str
@@ -44,18 +88,19 @@ class ModelConfig:
     speed_ms: float | None = None
     supports_tools: bool = True
     base_url: str | None = None
-    api_key: str | None = None
+    api_key: str | Secret | None = None
     domains: Sequence[str] = ()
-    timeout_s: float = 60.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
     max_retries: int = 2
     quality_threshold: float | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    first_token_timeout_s: float = DEFAULT_FIRST_TOKEN_TIMEOUT_S
+    deadline_s: float | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ConfigError("ModelConfig.name", f"must be a non-empty string, got {self.name!r}")
-        if not isinstance(self.provider, str) or not self.provider.strip():
-            raise ConfigError("ModelConfig.provider", f"must be a non-empty string, got {self.provider!r}")
+        _check_text("ModelConfig.name", self.name)
+        _check_text("ModelConfig.provider", self.provider)
         for name in ("cost", "input_price", "output_price", "speed_ms"):
             value = getattr(self, name)
             if value is not None:
@@ -64,21 +109,66 @@ class ModelConfig:
             raise ConfigError("ModelConfig.input_price", "give input_price and output_price together (USD per 1M)")
         if self.cost is not None and self.input_price is not None:
             raise ConfigError("ModelConfig.cost", "give either cost (per 1K, blended) or input/output prices, not both")
-        if self.base_url is not None and not str(self.base_url).startswith(("http://", "https://")):
-            raise ConfigError("ModelConfig.base_url", f"must start with http:// or https://, got {self.base_url!r}")
-        _check_number("ModelConfig.timeout_s", self.timeout_s, lo=0.001)
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
-            raise ConfigError("ModelConfig.max_retries", f"must be an integer >= 0, got {self.max_retries!r}")
+        if not isinstance(self.supports_tools, bool):
+            raise ConfigError("ModelConfig.supports_tools", f"must be True or False, got {self.supports_tools!r}")
+        check_base_url(self.base_url)
+        if self.api_key is not None and not isinstance(self.api_key, str | Secret):
+            raise ConfigError("ModelConfig.api_key", f"must be a string, got {type(self.api_key).__name__}")
+        object.__setattr__(self, "api_key", as_secret(self.api_key, source="ModelConfig.api_key"))
+        for name in ("timeout_s", "connect_timeout_s", "first_token_timeout_s"):
+            _check_timeout(f"ModelConfig.{name}", getattr(self, name))
+        if self.deadline_s is not None:
+            _check_timeout("ModelConfig.deadline_s", self.deadline_s)
+        _check_int("ModelConfig.max_retries", self.max_retries, lo=0, hi=MAX_RETRIES)
         if self.quality_threshold is not None:
             _check_number("ModelConfig.quality_threshold", self.quality_threshold, hi=1.0)
-        if isinstance(self.domains, str) or not all(isinstance(d, str) for d in self.domains):
+        listed = isinstance(self.domains, Iterable) and not isinstance(self.domains, str)
+        domains = tuple(self.domains) if listed else None
+        if domains is None or not all(isinstance(d, str) for d in domains):
             raise ConfigError("ModelConfig.domains", f"must be a list of strings, got {self.domains!r}")
-        object.__setattr__(self, "domains", tuple(d.strip().lower() for d in self.domains))
-        object.__setattr__(self, "options", dict(self.options))
+        object.__setattr__(self, "domains", tuple(d.strip().lower() for d in domains))
+        object.__setattr__(self, "options", _check_options(self.options))
+
+    @property
+    def secret_key(self) -> Secret | None:
+        """``api_key`` as the :class:`Secret` it is held as (``None`` when no key was given)."""
+        key = self.api_key
+        return key if isinstance(key, Secret) else None
+
+    @property
+    def tier_deadline_s(self) -> float:
+        """The most this tier may take in one run, every attempt and backoff included."""
+        return self.timeout_s if self.deadline_s is None else self.deadline_s
+
+    def __repr__(self) -> str:
+        # base_url may carry credentials (user:pass@, ?key=): masked here, as keys and header values are by
+        # their Secret type.
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = redact_url(value) if f.name == "base_url" and isinstance(value, str) else value
+            parts.append(f"{f.name}={shown!r}")
+        return f"ModelConfig({', '.join(parts)})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles carry no credentials: the key pickles as a redacted Secret, the URL's user info and query
+        values as ``**********`` (building a provider from such a config then says so)."""
+        state = dict(self.__dict__)
+        if isinstance(state.get("base_url"), str):
+            state["base_url"] = redact_url(state["base_url"])
+        return state
+
+    def __copy__(self) -> ModelConfig:
+        return replace(self)  # in-memory copies keep the credentials; only pickles drop them
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ModelConfig:
+        return replace(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
         """Build from a plain mapping (YAML/JSON/env), rejecting unknown keys by name."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("ModelConfig", f"must be a mapping of field to value, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -207,6 +297,8 @@ class CheckSettings:
             _check_number(f"CheckSettings.logprob_{kind}_ceiling", ceiling, lo=-math.inf, hi=0.0)
             if floor >= ceiling:
                 raise ConfigError(f"CheckSettings.logprob_{kind}_floor", f"must be below the ceiling {ceiling}")
+        if not isinstance(self.weights, Mapping):
+            raise ConfigError("CheckSettings.weights", f"must map check names to weights, got {self.weights!r}")
         for name, weight in self.weights.items():
             _check_number(f"CheckSettings.weights[{name!r}]", weight)
         object.__setattr__(self, "weights", dict(self.weights))
@@ -235,6 +327,16 @@ class QualityConfig:
     one must pass too."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.confidence_thresholds, Mapping):
+            raise ConfigError(
+                "QualityConfig.confidence_thresholds",
+                f"must map complexity levels to thresholds, got {self.confidence_thresholds!r} "
+                "(for one threshold everywhere use QualityConfig.uniform(value))",
+            )
+        if not isinstance(self.checks, CheckSettings):
+            raise ConfigError("QualityConfig.checks", f"must be a CheckSettings, got {type(self.checks).__name__}")
+        if isinstance(self.validators, str) or not isinstance(self.validators, Iterable):
+            raise ConfigError("QualityConfig.validators", f"must be a list of callables, got {self.validators!r}")
         thresholds = dict(self.confidence_thresholds)
         unknown = sorted(set(thresholds) - set(COMPLEXITY_LEVELS))
         if unknown:

@@ -6,6 +6,7 @@
     CASCADEFLOW_QUALITY_THRESHOLD=0.75                              one acceptance threshold for every complexity
     CASCADEFLOW_KPI_WEIGHTS="quality=0.5,cost=0.3,latency=0.2"      normalised to sum 1
     CASCADEFLOW_ENABLE_DOMAIN_ROUTING=1                             1/0, true/false, yes/no, on/off
+    CASCADEFLOW_DEADLINE_S=20                                       the most one run may take, every tier included
 
 ``cost`` is USD per 1K tokens (as ``ModelConfig.cost``). The provider is everything before the first ``:``, so
 ``ollama:llama3.1:8b`` is the model ``llama3.1:8b``; the cost is what follows the last ``@``. A model named in
@@ -22,13 +23,14 @@ from typing import Any
 
 from cascadeflow.cascade.domain import DOMAINS
 from cascadeflow.cascade.routing import KPI_NAMES, KpiWeights
-from cascadeflow.config import ModelConfig, QualityConfig
+from cascadeflow.config import MAX_TIMEOUT_S, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
 
 MODELS_VAR = "CASCADEFLOW_MODELS"
 QUALITY_THRESHOLD_VAR = "CASCADEFLOW_QUALITY_THRESHOLD"
 KPI_WEIGHTS_VAR = "CASCADEFLOW_KPI_WEIGHTS"
 DOMAIN_ROUTING_VAR = "CASCADEFLOW_ENABLE_DOMAIN_ROUTING"
+DEADLINE_VAR = "CASCADEFLOW_DEADLINE_S"
 _DOMAIN_MODELS_VAR = re.compile(r"CASCADEFLOW_([A-Z0-9_]+)_MODELS")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -149,6 +151,17 @@ def parse_threshold(raw: str, *, variable: str = QUALITY_THRESHOLD_VAR) -> Quali
     return QualityConfig.uniform(value)
 
 
+def parse_seconds(raw: str, *, variable: str) -> float:
+    """A duration in seconds, finite and within (0, MAX_TIMEOUT_S]."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(variable, f"must be a number of seconds, got {raw!r}") from None
+    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT_S:
+        raise ConfigError(variable, f"must be a number of seconds above 0 and at most {MAX_TIMEOUT_S:g}, got {raw!r}")
+    return value
+
+
 def agent_kwargs_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """Keyword arguments for ``CascadeAgent(**kwargs)``: ``models`` always, the others only when set."""
     kwargs: dict[str, Any] = {"models": models_from_env(environ)}
@@ -158,4 +171,6 @@ def agent_kwargs_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         kwargs["kpi_weights"] = parse_kpi_weights(environ[KPI_WEIGHTS_VAR])
     if environ.get(DOMAIN_ROUTING_VAR, "").strip():
         kwargs["enable_domain_routing"] = parse_bool(environ[DOMAIN_ROUTING_VAR], variable=DOMAIN_ROUTING_VAR)
+    if environ.get(DEADLINE_VAR, "").strip():
+        kwargs["deadline_s"] = parse_seconds(environ[DEADLINE_VAR], variable=DEADLINE_VAR)
     return kwargs

@@ -10,12 +10,14 @@ Vendor and transport errors are mapped into this tree at the provider boundary, 
     │   ├── RetriableProviderError       worth retrying on the same endpoint
     │   │   ├── RateLimitError           HTTP 429; carries retry_after seconds when the server said
     │   │   ├── ProviderUnavailableError 5xx, connection refused/reset
-    │   │   ├── ProviderTimeoutError     the endpoint did not answer in time
+    │   │   ├── ProviderTimeoutError     the endpoint did not answer in time (connect, first token, total)
+    │   │   │   └── DeadlineExceededError  the run's overall deadline passed first; not the endpoint's fault
     │   │   └── StreamInterruptedError   an SSE stream ended before its final event
     │   └── PermanentProviderError       retrying cannot help
     │       ├── AuthenticationError      HTTP 401/403: key missing or wrong
     │       ├── BadRequestError          HTTP 400/404/422: the request or model name is wrong
-    │       ├── MalformedResponseError   the body was not the wire format promised (or was empty)
+    │       ├── MalformedResponseError   the body was not the wire format promised (or was empty, or a
+    │       │                            redirect); any unexpected type in it counts
     │       ├── CircuitOpenError         the endpoint's circuit breaker is open; not called
     │       └── ModelLoadError           a local model could not be found, fetched or loaded
     │           └── WeightsIntegrityError  assembled weights failed their sha256 check
@@ -89,6 +91,14 @@ class ProviderUnavailableError(RetriableProviderError):
 
 class ProviderTimeoutError(RetriableProviderError):
     """The endpoint did not answer within the configured timeout."""
+
+
+class DeadlineExceededError(ProviderTimeoutError):
+    """The run's overall deadline (``deadline_s`` of ``run``/``stream``) passed before this tier answered.
+
+    Raised for the tier that was cut and for every later tier (not called), so ``AllTiersFailedError`` says
+    where the time went. It does not count against the endpoint's circuit breaker.
+    """
 
 
 class StreamInterruptedError(RetriableProviderError):

@@ -8,12 +8,13 @@ at the boundary (:func:`normalize_messages`, :mod:`cascadeflow.config`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
 from cascadeflow.errors import ConfigError
+from cascadeflow.validate import check_utf8
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
@@ -45,16 +46,23 @@ class ToolSpec:
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_any(cls, tool: ToolSpec | Mapping[str, Any]) -> ToolSpec:
+    def from_any(cls, tool: ToolSpec | Mapping[str, Any], *, where: str = "tools") -> ToolSpec:
         """Accept a ToolSpec, an OpenAI ``{"type": "function", "function": {...}}`` or a bare function dict."""
         if isinstance(tool, ToolSpec):
             return tool
+        if not isinstance(tool, Mapping):
+            raise ConfigError(where, f"must be a ToolSpec or a function dict, got {type(tool).__name__} {tool!r}")
         fn = tool.get("function", tool)
         if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]:
-            raise ConfigError("tools", f"each tool needs a function name; got {dict(tool)!r}")
-        return cls(
-            name=fn["name"], description=str(fn.get("description", "")), parameters=dict(fn.get("parameters", {}))
-        )
+            raise ConfigError(where, f"each tool needs a function name; got {dict(tool)!r}")
+        description = fn.get("description", "")
+        if not isinstance(description, str):
+            raise ConfigError(f"{where}.description", f"must be a string, got {type(description).__name__}")
+        parameters = fn.get("parameters", {})
+        if not isinstance(parameters, Mapping):
+            raise ConfigError(f"{where}.parameters", f"must be a JSON-schema object, got {parameters!r}")
+        check_utf8(f"{where}.name", fn["name"])
+        return cls(name=fn["name"], description=description, parameters=dict(parameters))
 
     def to_openai(self) -> dict[str, Any]:
         return {
@@ -120,6 +128,9 @@ class CompletionRequest:
     response_format: ResponseFormat | None = None
     logprobs: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    deadline: float | None = None
+    """The ``time.monotonic()`` instant by which the whole run must be over (from ``deadline_s``): the engine and
+    the resilience wrapper cut work at it, and no retry starts that could not finish before it."""
 
     @property
     def query(self) -> str:
@@ -175,26 +186,69 @@ class Chunk:
 MessageInput: TypeAlias = "str | Message | Mapping[str, Any]"
 
 
+def _optional_text(where: str, value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(where, f"must be a string, got {type(value).__name__} {value!r}")
+    if value is not None:
+        check_utf8(where, value)
+    return value
+
+
+def _tool_call_from_mapping(raw: object, where: str) -> ToolCall:
+    """One assistant tool call in OpenAI's form: ``{"id", "function": {"name", "arguments"}}``."""
+    fn = raw.get("function") if isinstance(raw, Mapping) else None
+    if not isinstance(raw, Mapping) or not isinstance(fn, Mapping):
+        raise ConfigError(where, f"must be {{'id': ..., 'function': {{'name': ..., 'arguments': ...}}}}, got {raw!r}")
+    name = fn.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}.function.name", f"must be a non-empty string, got {name!r}")
+    arguments = fn.get("arguments", "")
+    if isinstance(arguments, Mapping):
+        arguments = json.dumps(arguments)
+    call_id = raw.get("id", "")
+    return ToolCall(
+        id=_optional_text(f"{where}.id", call_id) or "",
+        name=name,
+        arguments=_optional_text(f"{where}.function.arguments", arguments) or "",
+    )
+
+
+def _content(raw: object, where: str) -> str | None:
+    if isinstance(raw, list):  # OpenAI content parts: keep the text parts
+        texts = [p.get("text") for p in raw if isinstance(p, Mapping) and p.get("type", "text") == "text"]
+        if not all(isinstance(t, str) for t in texts):
+            raise ConfigError(where, "every text part needs a string 'text'")
+        raw = "".join(t for t in texts if isinstance(t, str))
+    if raw is not None and not isinstance(raw, str):
+        raise ConfigError(where, f"must be a string, got {type(raw).__name__}")
+    if raw is not None:
+        check_utf8(where, raw)
+    return raw
+
+
 def _message_from_mapping(raw: Mapping[str, Any], index: int) -> Message:
+    where = f"messages[{index}]"
     role = raw.get("role")
     if role not in ROLES:
-        raise ConfigError(f"messages[{index}].role", f"must be one of {sorted(ROLES)}, got {role!r}")
-    content = raw.get("content")
-    if isinstance(content, list):  # OpenAI content parts: keep the text parts
-        content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-    if content is not None and not isinstance(content, str):
-        raise ConfigError(f"messages[{index}].content", f"must be a string, got {type(content).__name__}")
-    calls = tuple(
-        ToolCall(id=str(c.get("id", "")), name=c["function"]["name"], arguments=c["function"].get("arguments", ""))
-        for c in raw.get("tool_calls") or ()
-    )
+        raise ConfigError(f"{where}.role", f"must be one of {sorted(ROLES)}, got {role!r}")
+    calls = raw.get("tool_calls") or ()
+    if isinstance(calls, str | Mapping) or not isinstance(calls, Sequence):
+        raise ConfigError(f"{where}.tool_calls", f"must be a list of tool calls, got {calls!r}")
     return Message(
         role=role,
-        content=content,
-        name=raw.get("name"),
-        tool_calls=calls,
-        tool_call_id=raw.get("tool_call_id"),
+        content=_content(raw.get("content"), f"{where}.content"),
+        name=_optional_text(f"{where}.name", raw.get("name")),
+        tool_calls=tuple(_tool_call_from_mapping(c, f"{where}.tool_calls[{j}]") for j, c in enumerate(calls)),
+        tool_call_id=_optional_text(f"{where}.tool_call_id", raw.get("tool_call_id")),
     )
+
+
+def _checked_message(message: Message, index: int) -> Message:
+    """A Message built by hand skips the mapping checks: check what would break the request body."""
+    if message.role not in ROLES:
+        raise ConfigError(f"messages[{index}].role", f"must be one of {sorted(ROLES)}, got {message.role!r}")
+    _content(message.content, f"messages[{index}].content")
+    return message
 
 
 def normalize_messages(query: str | Sequence[Message | Mapping[str, Any]]) -> tuple[Message, ...]:
@@ -202,12 +256,17 @@ def normalize_messages(query: str | Sequence[Message | Mapping[str, Any]]) -> tu
     if isinstance(query, str):
         if not query.strip():
             raise ConfigError("query", "must not be empty")
+        check_utf8("query", query)
         return (Message(role="user", content=query),)
-    items: Iterable[Message | Mapping[str, Any]] = query
+    if isinstance(query, Mapping | bytes) or not isinstance(query, Sequence):
+        hint = " (wrap one message in a list)" if isinstance(query, Mapping) else ""
+        raise ConfigError(
+            "query", f"must be a string or a list of chat messages, got {type(query).__name__} {query!r:.100}{hint}"
+        )
     out: list[Message] = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(query):
         if isinstance(item, Message):
-            out.append(item)
+            out.append(_checked_message(item, i))
         elif isinstance(item, Mapping):
             out.append(_message_from_mapping(item, i))
         else:

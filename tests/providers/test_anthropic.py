@@ -212,7 +212,7 @@ def test_from_config_reads_key_and_base_url_from_env(monkeypatch: pytest.MonkeyP
     provider = default_registry().build(ModelConfig(name="claude-x", provider="anthropic", cost=0.001))
     assert isinstance(provider, AnthropicProvider)
     assert provider.url == "http://127.0.0.1:9000/v1/messages"
-    assert provider._headers["x-api-key"] == "sk-env"
+    assert provider.request_headers()["x-api-key"] == "sk-env"
 
 
 def test_missing_key_names_the_env_var(monkeypatch: pytest.MonkeyPatch) -> None:

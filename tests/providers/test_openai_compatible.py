@@ -205,7 +205,7 @@ def test_config_base_url_beats_env_and_key_comes_from_env(monkeypatch: pytest.Mo
     provider = default_registry().build(config)
     assert isinstance(provider, OpenAICompatibleProvider)
     assert provider.url == "http://127.0.0.1:7000/v1/chat/completions"
-    assert provider._headers["Authorization"] == "Bearer sk-env"
+    assert provider.request_headers()["Authorization"] == "Bearer sk-env"
 
 
 @pytest.mark.usefixtures("no_openai_env")
@@ -219,7 +219,7 @@ def test_custom_base_url_needs_no_key() -> None:
     config = ModelConfig(name="local", provider="openai", cost=0.0, base_url="http://127.0.0.1:8080/v1")
     provider = default_registry().build(config)
     assert isinstance(provider, OpenAICompatibleProvider)
-    assert "Authorization" not in provider._headers
+    assert "Authorization" not in provider.request_headers()
 
 
 @pytest.mark.usefixtures("no_openai_env")

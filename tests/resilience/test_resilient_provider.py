@@ -43,7 +43,9 @@ async def test_hanging_call_times_out_and_is_retried() -> None:
         return "second try"
 
     sleep = FakeSleep()
-    config = ModelConfig(name="m", provider="openai", cost=0.001, timeout_s=TINY_TIMEOUT_S, max_retries=1)
+    # The tier's deadline (by default one attempt's time) must leave room for the retry.
+    config = ModelConfig(name="m", provider="openai", cost=0.001, timeout_s=TINY_TIMEOUT_S, max_retries=1,
+                         deadline_s=30.0)
     wrapped = wrap_resilient(FunctionProvider(answer, model="m"), config, sleep=sleep)
     assert (await wrapped.complete(request())).content == "second try"
     assert attempts == 2 and len(sleep.calls) == 1

@@ -13,8 +13,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
+from cascadeflow.cascade.deadline import before_deadline
 from cascadeflow.cascade.quality.base import ValidationContext, Validator, Verdict
 from cascadeflow.cascade.result import Action, CascadeResult, StepRecord
 from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig, QualityConfig
@@ -22,6 +24,7 @@ from cascadeflow.errors import AllTiersFailedError, Attempt, ConfigError, Malfor
 from cascadeflow.pricing import Price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.types import Completion, CompletionRequest
+from cascadeflow.validate import check_int
 
 if TYPE_CHECKING:
     from cascadeflow.cascade.domain import DomainDetector, DomainResult
@@ -75,11 +78,17 @@ class CascadeOptions:
     start_tiers: Mapping[str, int] = field(default_factory=_default_start_tiers)
 
     def __post_init__(self) -> None:
-        if self.max_escalations is not None and self.max_escalations < 0:
-            raise ConfigError("max_escalations", f"must be >= 0 or None, got {self.max_escalations}")
-        unknown = sorted(set(self.start_tiers) - set(COMPLEXITY_LEVELS))
+        if not isinstance(self.enable_cascade, bool):
+            raise ConfigError("enable_cascade", f"must be True or False, got {self.enable_cascade!r}")
+        if self.max_escalations is not None:
+            check_int("max_escalations", self.max_escalations, lo=0)
+        if not isinstance(self.start_tiers, Mapping):
+            raise ConfigError("start_tiers", f"must map complexity levels to tier indices, got {self.start_tiers!r}")
+        unknown = sorted(set(self.start_tiers) - set(COMPLEXITY_LEVELS), key=str)
         if unknown:
             raise ConfigError(f"start_tiers[{unknown[0]!r}]", f"unknown complexity level; use {COMPLEXITY_LEVELS}")
+        for level, index in self.start_tiers.items():
+            check_int(f"start_tiers[{level!r}]", index, lo=-(2**31))
 
 
 class CascadeEngine:
@@ -174,7 +183,9 @@ class CascadeEngine:
             tier = self.tiers[index]
             call_started = time.perf_counter()
             try:
-                completion = check_not_empty(await tier.provider.complete(request), tier)
+                answer = await before_deadline(partial(tier.provider.complete, request), request.deadline,
+                                               model=tier.name, provider=tier.config.provider)
+                completion = check_not_empty(answer, tier)
             except ProviderError as exc:
                 self.record_failure(state, position, exc, call_started)
                 continue
@@ -228,11 +239,7 @@ class CascadeEngine:
         following = self.next_tier(state.plan, position)
         assert following is not None  # a non-final position always has a next planned tier
         nxt = following.name
-        reason = (
-            f"{tier.name} draft rejected by the {verdict.decided_by or 'quality'} check "
-            f"({verdict.reason or 'score too low'}; score {verdict.score:.2f} < {verdict.threshold or 0:.2f}); "
-            f"escalating to {nxt}."
-        )
+        reason = f"{tier.name} draft {verdict.rejection()}; escalating to {nxt}."
         state.steps.append(self._step(index, tier, completion, latency_ms, verdict, "escalate", reason))
         state.drafts.append(completion)
         state.draft_models.append(tier.name)

@@ -28,6 +28,7 @@ from typing import Any, Final
 from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.config import COMPLEXITY_LEVELS, TIER_ORDERS, ModelConfig
 from cascadeflow.errors import ConfigError
+from cascadeflow.validate import check_int, check_number
 
 VERSION: Final = 1
 STRATEGIES: Final[tuple[str, ...]] = ("rule", "agreement", "learned", "collect")
@@ -71,26 +72,51 @@ class CascadePlan:
         return tuple(t.model for t in self.tiers)
 
 
+def _mapping(raw: Any, where: str) -> dict[str, Any]:
+    """A YAML mapping (absent/empty reads as empty); anything else names the field."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(where, f"must be a mapping, got {type(raw).__name__} {raw!r:.80}")
+    return dict(raw)
+
+
+def _agreement_from_dict(raw: Any, where: str) -> dict[str, Any]:
+    """The ``agreement:`` settings of a tier, each checked by type (``min_agree: x`` or ``peers: 5`` fail here,
+    naming the field, instead of deep inside the validator)."""
+    agreement = _mapping(raw, where)
+    bad = sorted(set(agreement) - _AGREEMENT_KEYS, key=str)
+    if bad:
+        raise ConfigError(f"{where}.{bad[0]}", f"unknown key; use {sorted(_AGREEMENT_KEYS)}")
+    if "kind" in agreement and not isinstance(agreement["kind"], str):
+        raise ConfigError(f"{where}.kind", f"must be a string, got {agreement['kind']!r}")
+    if "min_agree" in agreement:
+        check_int(f"{where}.min_agree", agreement["min_agree"], lo=1)
+    peers = agreement.get("peers", [])
+    if isinstance(peers, str) or not isinstance(peers, Sequence) or not all(isinstance(p, str) for p in peers):
+        raise ConfigError(f"{where}.peers", f"must be a list of model names, got {peers!r}")
+    return agreement
+
+
 def _tier_from_dict(raw: Any, where: str) -> TierPlan:
     if not isinstance(raw, Mapping):
         raise ConfigError(where, f"must be a mapping, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - _TIER_KEYS - _MODEL_KEYS)
+    unknown = sorted(set(raw) - _TIER_KEYS - _MODEL_KEYS, key=str)
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}", f"unknown key; tier keys: {sorted(_TIER_KEYS | _MODEL_KEYS)}")
     model = raw.get("model")
     if not isinstance(model, str) or not model.strip():
         raise ConfigError(f"{where}.model", f"must be a model name, got {model!r}")
-    strategy = str(raw.get("strategy", "rule"))
+    strategy = raw.get("strategy", "rule")
     if strategy not in STRATEGIES:
         raise ConfigError(f"{where}.strategy", f"must be one of {list(STRATEGIES)}, got {strategy!r}")
-    agreement = dict(raw.get("agreement") or {})
-    bad = sorted(set(agreement) - _AGREEMENT_KEYS)
-    if bad:
-        raise ConfigError(f"{where}.agreement.{bad[0]}", f"unknown key; use {sorted(_AGREEMENT_KEYS)}")
+    agreement = _agreement_from_dict(raw.get("agreement"), f"{where}.agreement")
     learned = raw.get("learned")
     if strategy == "learned" and not isinstance(learned, Mapping):
         raise ConfigError(f"{where}.learned", "strategy 'learned' needs the scorer's coefficients under 'learned'")
     threshold = raw.get("threshold")
+    if threshold is not None:  # a number here; its range is checked as the tier's quality_threshold below
+        check_number(f"{where}.threshold", threshold, lo=-math.inf)
     tier = TierPlan(
         model=model,
         strategy=strategy,
@@ -99,35 +125,46 @@ def _tier_from_dict(raw: Any, where: str) -> TierPlan:
         agreement=agreement,
         learned=dict(learned) if isinstance(learned, Mapping) else None,
     )
-    tier.model_config()  # validates prices, threshold range, provider name shape
+    try:
+        tier.model_config()  # validates prices, threshold range, provider name shape
+    except ConfigError as exc:
+        raise ConfigError(f"{where}.{exc.field.removeprefix('ModelConfig.')}", str(exc).split(": ", 1)[-1]) from None
     return tier
+
+
+def _start_tiers(raw: Any) -> dict[str, int]:
+    start = _mapping(raw, "start_tiers") or dict.fromkeys(COMPLEXITY_LEVELS, 0)
+    bad = sorted(set(start) - set(COMPLEXITY_LEVELS), key=str)
+    if bad:
+        raise ConfigError(f"start_tiers.{bad[0]}", f"unknown complexity level; use {list(COMPLEXITY_LEVELS)}")
+    for level, index in start.items():
+        check_int(f"start_tiers.{level}", index, lo=-(2**31))
+    return start
 
 
 def plan_from_dict(data: Mapping[str, Any]) -> CascadePlan:
     """Validate a parsed YAML/JSON mapping into a :class:`CascadePlan`; errors name the field."""
-    unknown = sorted(set(data) - _TOP_KEYS)
+    unknown = sorted(set(data) - _TOP_KEYS, key=str)
     if unknown:
-        raise ConfigError(unknown[0], f"unknown key; top-level keys: {sorted(_TOP_KEYS)}")
+        raise ConfigError(str(unknown[0]), f"unknown key; top-level keys: {sorted(_TOP_KEYS)}")
     if data.get("version", VERSION) != VERSION:
         raise ConfigError("version", f"unsupported version {data.get('version')!r}; this build reads {VERSION}")
     raw_tiers = data.get("tiers")
     if not isinstance(raw_tiers, Sequence) or isinstance(raw_tiers, str) or not raw_tiers:
         raise ConfigError("tiers", "give a non-empty list of tiers (the top model last)")
     tiers = tuple(_tier_from_dict(t, f"tiers[{i}]") for i, t in enumerate(raw_tiers))
-    start = dict(data.get("start_tiers") or dict.fromkeys(COMPLEXITY_LEVELS, 0))
-    bad = sorted(set(start) - set(COMPLEXITY_LEVELS))
-    if bad:
-        raise ConfigError(f"start_tiers.{bad[0]}", f"unknown complexity level; use {list(COMPLEXITY_LEVELS)}")
     escalations = data.get("max_escalations")
+    if escalations is not None:
+        check_int("max_escalations", escalations, lo=0)
     order = data.get("tier_order", "price")
     if order not in TIER_ORDERS:
         raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
     return CascadePlan(
         tiers=tiers,
         tier_order=str(order),
-        start_tiers={k: int(v) for k, v in start.items()},
-        max_escalations=None if escalations is None else int(escalations),
-        calibration=dict(data.get("calibration") or {}),
+        start_tiers=_start_tiers(data.get("start_tiers")),
+        max_escalations=escalations,
+        calibration=_mapping(data.get("calibration"), "calibration"),
     )
 
 
@@ -156,12 +193,25 @@ def plan_to_dict(plan: CascadePlan) -> dict[str, Any]:
 
 
 def read_plan(path: str | Path) -> CascadePlan:
+    """Read a cascade YAML file (UTF-8: a file in another encoding is an error saying so, never mojibake)."""
     import yaml
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
         raise ConfigError("config", f"cannot read cascade config {path}: {exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            "config",
+            f"{path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); cascade configs are "
+            "read as UTF-8: re-save the file in that encoding (e.g. `iconv -f latin1 -t utf-8`)",
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError("config", f"cannot parse cascade config {path}: {exc}") from exc
     if not isinstance(data, Mapping):
         raise ConfigError("config", f"{path} must hold a mapping with a 'tiers' list")
     return plan_from_dict(data)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
+from cascadeflow.cascade.deadline import stream_before_deadline
 from cascadeflow.cascade.engine import CascadeEngine, RunState, Tier, check_not_empty
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.errors import AllTiersFailedError, ProviderError, StreamInterruptedError
@@ -64,7 +65,9 @@ async def _collect(
     calls: tuple[ToolCall, ...] = ()
     logprobs: list[TokenLogprob] | None = None
     cost: Decimal | None = None
-    async for chunk in tier.provider.stream(request):
+    chunks = stream_before_deadline(tier.provider.stream(request), request.deadline, model=tier.name,
+                                    provider=tier.config.provider)
+    async for chunk in chunks:
         if chunk.text:
             parts.append(chunk.text)
             if show:

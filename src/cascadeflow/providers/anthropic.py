@@ -16,10 +16,12 @@ from typing import Any
 import httpx
 
 from cascadeflow.config import ModelConfig
-from cascadeflow.errors import ConfigError, MalformedResponseError, StreamInterruptedError
-from cascadeflow.providers.http_base import HttpJsonProvider, resolve_api_key, resolve_base_url
+from cascadeflow.errors import ConfigError, StreamInterruptedError
+from cascadeflow.providers import wire
+from cascadeflow.providers.http_base import HttpJsonProvider, join_url, resolve_api_key, resolve_base_url
 from cascadeflow.providers.http_errors import Endpoint, decode_json, error_from_status
 from cascadeflow.providers.registry import ProviderPreset
+from cascadeflow.secret import Secret, as_secret
 from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, ToolCall, ToolSpec, Usage
 
 API_VERSION = "2023-06-01"  # the stable Messages API version; newer features opt in via anthropic-beta headers
@@ -124,32 +126,48 @@ def build_messages_body(request: CompletionRequest, model: str, *, default_max_t
     return body
 
 
-def _finish_reason(stop_reason: Any) -> str:
-    return _STOP_REASONS.get(str(stop_reason), str(stop_reason or "stop"))
+def _finish_reason(stop_reason: str | None) -> str:
+    return _STOP_REASONS.get(stop_reason or "", stop_reason or "stop")
+
+
+def _tool_use(block: Mapping[str, Any], where: str, endpoint: Endpoint) -> ToolCall:
+    name = wire.text(block.get("name"), f"{where}.name", endpoint)
+    if not name:
+        raise endpoint.malformed(f"{where} (tool_use) has no name")
+    return ToolCall(
+        id=wire.text(block.get("id"), f"{where}.id", endpoint) or "",
+        name=name,
+        arguments=json.dumps(wire.mapping(block.get("input"), f"{where}.input", endpoint)),
+    )
 
 
 def parse_message(data: Any, endpoint: Endpoint, *, latency_ms: float = 0.0) -> Completion:
     """A Messages API answer → Completion (text blocks joined, tool_use → ToolCall with JSON arguments)."""
     blocks = data.get("content") if isinstance(data, Mapping) else None
-    if not isinstance(blocks, list):
-        raise MalformedResponseError(f"the answer has no content blocks: {str(data)[:200]}", **_labels(endpoint))
-    text = "".join(b.get("text", "") for b in blocks if isinstance(b, Mapping) and b.get("type") == "text")
-    calls = tuple(
-        ToolCall(id=str(b.get("id", "")), name=str(b.get("name", "")), arguments=json.dumps(b.get("input", {})))
-        for b in blocks
-        if isinstance(b, Mapping) and b.get("type") == "tool_use"
-    )
-    usage = data.get("usage") or {}
+    if not isinstance(data, Mapping) or not isinstance(blocks, list):
+        raise endpoint.malformed(f"the answer has no content blocks: {str(data)[:200]}")
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for i, raw in enumerate(blocks):
+        block = wire.mapping(raw, f"content[{i}]", endpoint)
+        if block.get("type") == "text":
+            texts.append(wire.text(block.get("text"), f"content[{i}].text", endpoint) or "")
+        elif block.get("type") == "tool_use":
+            calls.append(_tool_use(block, f"content[{i}]", endpoint))
+    usage = wire.mapping(data.get("usage"), "usage", endpoint)
     completion = Completion(
-        content=text,
-        model=str(data.get("model") or endpoint.model),
-        finish_reason=_finish_reason(data.get("stop_reason")),
-        usage=Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
-        tool_calls=calls,
+        content="".join(texts),
+        model=wire.text(data.get("model"), "model", endpoint) or endpoint.model,
+        finish_reason=_finish_reason(wire.text(data.get("stop_reason"), "stop_reason", endpoint)),
+        usage=Usage(
+            wire.count(usage.get("input_tokens"), "usage.input_tokens", endpoint),
+            wire.count(usage.get("output_tokens"), "usage.output_tokens", endpoint),
+        ),
+        tool_calls=tuple(calls),
         latency_ms=latency_ms,
     )
     if completion.is_empty:
-        raise MalformedResponseError("no text and no tool calls in the answer", **_labels(endpoint))
+        raise endpoint.malformed("no text and no tool calls in the answer")
     return completion
 
 
@@ -177,33 +195,45 @@ class _StreamState:
     tools: dict[int, _ToolBlock] = field(default_factory=dict)  # by content-block index
 
     def feed(self, kind: str, data: Mapping[str, Any]) -> Chunk | None:
+        endpoint = self.endpoint
         if kind == "error":
-            err = data.get("error") or {}
+            err = wire.mapping(data.get("error"), "error", endpoint)
             status = _ERROR_TYPES_TO_STATUS.get(str(err.get("type")), _OVERLOADED_STATUS)
-            raise error_from_status(status, str(err.get("message", "stream error")), self.endpoint)
+            raise error_from_status(status, str(err.get("message", "stream error")), endpoint)
         if kind == "message_start":
-            usage = (data.get("message") or {}).get("usage") or {}
-            self.input_tokens = int(usage.get("input_tokens") or 0)
+            message = wire.mapping(data.get("message"), "message_start.message", endpoint)
+            usage = wire.mapping(message.get("usage"), "message_start.message.usage", endpoint)
+            self.input_tokens = wire.count(usage.get("input_tokens"), "message.usage.input_tokens", endpoint)
         elif kind == "content_block_start":
-            block = data.get("content_block") or {}
+            block = wire.mapping(data.get("content_block"), "content_block", endpoint)
             if block.get("type") == "tool_use":
-                tool = _ToolBlock(str(block.get("id", "")), str(block.get("name", "")))
-                self.tools[int(data.get("index") or 0)] = tool
+                index = wire.count(data.get("index"), "content_block_start.index", endpoint)
+                name = wire.text(block.get("name"), "content_block.name", endpoint) or ""
+                self.tools[index] = _ToolBlock(wire.text(block.get("id"), "content_block.id", endpoint) or "", name)
         elif kind == "content_block_delta":
-            return self._delta(int(data.get("index") or 0), data.get("delta") or {})
+            index = wire.count(data.get("index"), "content_block_delta.index", endpoint)
+            return self._delta(index, wire.mapping(data.get("delta"), "content_block_delta.delta", endpoint))
         elif kind == "message_delta":
-            self.stop_reason = (data.get("delta") or {}).get("stop_reason") or self.stop_reason
-            self.output_tokens = int((data.get("usage") or {}).get("output_tokens") or self.output_tokens)
+            delta = wire.mapping(data.get("delta"), "message_delta.delta", endpoint)
+            self.stop_reason = wire.text(delta.get("stop_reason"), "delta.stop_reason", endpoint) or self.stop_reason
+            usage = wire.mapping(data.get("usage"), "message_delta.usage", endpoint)
+            if usage.get("output_tokens") is not None:
+                self.output_tokens = wire.count(usage.get("output_tokens"), "usage.output_tokens", endpoint)
         elif kind == "message_stop":
             self.done = True
         return None
 
     def _delta(self, index: int, delta: Mapping[str, Any]) -> Chunk | None:
-        if delta.get("type") == "text_delta" and delta.get("text"):
-            self.produced = self.produced or bool(str(delta["text"]).strip())
-            return Chunk(text=str(delta["text"]))
+        endpoint = self.endpoint
+        if delta.get("type") == "text_delta":
+            text = wire.text(delta.get("text"), "text_delta.text", endpoint)
+            if not text:
+                return None
+            self.produced = self.produced or bool(text.strip())
+            return Chunk(text=text)
         if delta.get("type") == "input_json_delta" and index in self.tools:
-            self.tools[index].fragments.append(str(delta.get("partial_json", "")))
+            fragment = wire.text(delta.get("partial_json"), "input_json_delta.partial_json", endpoint)
+            self.tools[index].fragments.append(fragment or "")
         return None
 
     def final_chunk(self) -> Chunk:
@@ -213,8 +243,10 @@ class _StreamState:
             ToolCall(id=t.id, name=t.name, arguments="".join(t.fragments) or "{}")
             for _, t in sorted(self.tools.items())
         )
+        if any(not call.name for call in calls):
+            raise self.endpoint.malformed("a streamed tool_use block has no name")
         if not self.produced and not calls:
-            raise MalformedResponseError("the stream carried no text and no tool calls", **_labels(self.endpoint))
+            raise self.endpoint.malformed("the stream carried no text and no tool calls")
         return Chunk(
             finish_reason=_finish_reason(self.stop_reason),
             usage=Usage(self.input_tokens, self.output_tokens),
@@ -223,8 +255,8 @@ class _StreamState:
 
 
 def _messages_url(base_url: str) -> str:
-    base = base_url.rstrip("/")
-    return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
+    base = base_url.partition("?")[0].rstrip("/")
+    return join_url(base_url, "messages" if base.endswith("/v1") else "v1/messages")
 
 
 class AnthropicProvider(HttpJsonProvider):
@@ -234,20 +266,20 @@ class AnthropicProvider(HttpJsonProvider):
         self,
         model: str,
         *,
-        api_key: str | None,
+        api_key: str | Secret | None,
         base_url: str = "https://api.anthropic.com",
         provider: str = "anthropic",
         timeout_s: float = 60.0,
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        connect_timeout_s: float | None = None,
     ) -> None:
         self.default_max_tokens = default_max_tokens
-        headers = {"anthropic-version": API_VERSION, "Accept": "application/json"}
-        if api_key:
-            headers["x-api-key"] = api_key
+        headers: dict[str, str | Secret] = {"anthropic-version": API_VERSION, "Accept": "application/json"}
         super().__init__(model, url=_messages_url(base_url), provider=provider, headers=headers, timeout_s=timeout_s,
-                         client=client, transport=transport)
+                         client=client, transport=transport, key=as_secret(api_key, source="api_key"),
+                         key_header="x-api-key", connect_timeout_s=connect_timeout_s)
 
     @classmethod
     def from_config(
@@ -266,9 +298,10 @@ class AnthropicProvider(HttpJsonProvider):
             base_url=base_url,
             provider=config.provider,
             timeout_s=config.timeout_s,
-            default_max_tokens=int(config.options.get("max_tokens", DEFAULT_MAX_TOKENS)),
+            default_max_tokens=config.options.get("max_tokens", DEFAULT_MAX_TOKENS),
             client=client,
             transport=transport,
+            connect_timeout_s=config.connect_timeout_s,
         )
 
     def build_body(self, request: CompletionRequest) -> dict[str, Any]:
@@ -288,9 +321,9 @@ class AnthropicProvider(HttpJsonProvider):
                     continue
                 payload = decode_json(event.data, self.endpoint)
                 if not isinstance(payload, Mapping):
-                    raise MalformedResponseError(f"stream event is not an object: {event.data[:200]}",
-                                                 **_labels(self.endpoint))
-                chunk = state.feed(str(payload.get("type") or event.event), payload)
+                    raise self.endpoint.malformed(f"stream event is not an object: {event.data[:200]}")
+                kind = wire.text(payload.get("type"), "type", self.endpoint) or event.event
+                chunk = state.feed(kind, payload)
                 if chunk is not None:
                     yield chunk
                 if state.done:

@@ -2,7 +2,9 @@
 
 Every wire-API provider sends its requests through :func:`post_json` (or :func:`cascadeflow.providers.sse.
 stream_events`), so a 429 from OpenAI and a 429 from Anthropic become the same :class:`RateLimitError`, with the
-server's ``Retry-After`` already parsed into seconds for the retry policy.
+server's ``Retry-After`` already parsed into seconds for the retry policy. Anything else that is not the promised
+answer (a redirect, a body httpx cannot decode) is a :class:`MalformedResponseError`, and every message is scrubbed
+of the endpoint's key and of URL credentials before it leaves (:meth:`Endpoint.scrub`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -26,6 +28,7 @@ from cascadeflow.errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
+from cascadeflow.secret import Secret, redact_url, scrub
 
 # Error bodies can be whole HTML pages from a proxy; keep enough to diagnose, not enough to flood logs.
 MAX_ERROR_DETAIL_CHARS = 500
@@ -37,15 +40,28 @@ _TIMEOUT_STATUS = 408
 _RETRIABLE_CLIENT_STATUSES = frozenset({409})
 _RATE_LIMIT_STATUS = 429
 _SERVER_ERROR_MIN = 500
+_REDIRECT_MIN = 300
 _MS_PER_SECOND = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """Labels every error raised for one model endpoint carries (``provider/model``)."""
+    """Labels every error raised for one model endpoint carries (``provider/model``), and the secrets its
+    messages must never contain (the key, header values), whatever a server or a transport error echoes."""
 
     provider: str
     model: str
+    secrets: tuple[Secret, ...] = field(default=(), compare=False)
+
+    def scrub(self, text: str) -> str:
+        """``text`` without this endpoint's secrets and without URL credentials."""
+        return scrub(text, self.secrets)
+
+    def malformed(self, why: str, *, status_code: int | None = None) -> MalformedResponseError:
+        """A :class:`MalformedResponseError` for this endpoint, its message scrubbed."""
+        return MalformedResponseError(
+            self.scrub(why), model=self.model, provider=self.provider, status_code=status_code
+        )
 
 
 class ClientHolder:
@@ -57,17 +73,22 @@ class ClientHolder:
     """
 
     def __init__(
-        self, client: httpx.AsyncClient | None, transport: httpx.AsyncBaseTransport | None, timeout_s: float
+        self,
+        client: httpx.AsyncClient | None,
+        transport: httpx.AsyncBaseTransport | None,
+        timeout_s: float,
+        *,
+        connect_timeout_s: float | None = None,
     ) -> None:
         self._client = client
         self._owned = client is None
         self._transport = transport
-        self._timeout_s = timeout_s
+        self._timeout = httpx.Timeout(timeout_s, connect=min(connect_timeout_s or timeout_s, timeout_s))
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout_s, transport=self._transport)
+            self._client = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
         return self._client
 
     async def aclose(self) -> None:
@@ -123,6 +144,7 @@ def error_from_status(
     status: int, detail: str, endpoint: Endpoint, *, retry_after: float | None = None
 ) -> ProviderError:
     """The typed exception for an HTTP error status (4xx/5xx)."""
+    detail = endpoint.scrub(detail)
     labels: dict[str, Any] = {"model": endpoint.model, "provider": endpoint.provider, "status_code": status}
     if status == _RATE_LIMIT_STATUS:
         return RateLimitError(detail, retry_after=retry_after, **labels)
@@ -147,10 +169,28 @@ def error_from_response(response: httpx.Response, endpoint: Endpoint) -> Provide
     )
 
 
-def error_from_transport(exc: httpx.TransportError, endpoint: Endpoint) -> ProviderError:
-    """Timeouts become :class:`ProviderTimeoutError`; refused/reset connections :class:`ProviderUnavailableError`."""
+def error_from_redirect(response: httpx.Response, endpoint: Endpoint) -> MalformedResponseError:
+    """A 3xx answer: the endpoint moved. Redirects are not followed on purpose (the key would go along to
+    wherever the server points), so the message says where to point ``base_url`` instead."""
+    location = response.headers.get("location")
+    where = f" to {redact_url(location)}" if location else ""
+    return endpoint.malformed(
+        f"the endpoint answered with a redirect{where} instead of a completion; set base_url to the final "
+        "address (redirects are not followed, so the key is never sent to another host)",
+        status_code=response.status_code,
+    )
+
+
+def error_from_transport(exc: httpx.RequestError, endpoint: Endpoint) -> ProviderError:
+    """Timeouts become :class:`ProviderTimeoutError`; refused/reset connections :class:`ProviderUnavailableError`;
+    a body httpx cannot decode (``Content-Encoding: gzip`` on plain text) :class:`MalformedResponseError`."""
     labels: dict[str, Any] = {"model": endpoint.model, "provider": endpoint.provider}
-    what = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    if isinstance(exc, httpx.LocalProtocolError):
+        # h11 quotes the offending header value, which is usually the key: never repeat its message.
+        return BadRequestError("the request could not be sent (an illegal header value?)", **labels)
+    what = endpoint.scrub(f"{type(exc).__name__}: {exc}".rstrip(": "))
+    if isinstance(exc, httpx.DecodingError):
+        return endpoint.malformed(f"the answer could not be decoded ({what})")
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeoutError(f"no answer in time ({what})", **labels)
     return ProviderUnavailableError(f"could not reach the endpoint ({what})", **labels)
@@ -160,11 +200,17 @@ def decode_json(text: str, endpoint: Endpoint) -> Any:
     """Parse a response body, or raise :class:`MalformedResponseError` quoting its start."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         snippet = text.strip()[:MAX_ERROR_DETAIL_CHARS] or "<empty body>"
-        raise MalformedResponseError(
-            f"expected JSON, got: {snippet}", model=endpoint.model, provider=endpoint.provider
-        ) from None
+        raise endpoint.malformed(f"expected JSON, got: {snippet}") from None
+
+
+def check_status(response: httpx.Response, endpoint: Endpoint) -> None:
+    """Raise the typed error for a (fully read) answer that is not a 2xx success."""
+    if response.status_code >= httpx.codes.BAD_REQUEST:
+        raise error_from_response(response, endpoint)
+    if response.status_code >= _REDIRECT_MIN:
+        raise error_from_redirect(response, endpoint)
 
 
 async def post_json(
@@ -178,8 +224,9 @@ async def post_json(
     """POST a JSON body and return the decoded JSON answer; every failure is a typed ProviderError."""
     try:
         response = await client.post(url, json=body, headers=dict(headers))
-    except httpx.TransportError as exc:
+    except httpx.LocalProtocolError as exc:
+        raise error_from_transport(exc, endpoint) from None  # its message quotes the header value
+    except httpx.RequestError as exc:
         raise error_from_transport(exc, endpoint) from exc
-    if response.status_code >= httpx.codes.BAD_REQUEST:
-        raise error_from_response(response, endpoint)
+    check_status(response, endpoint)
     return decode_json(response.text, endpoint)

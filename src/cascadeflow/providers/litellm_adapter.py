@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from cascadeflow.config import ModelConfig
-from cascadeflow.errors import ConfigError, MalformedResponseError, ProviderError, ProviderTimeoutError
+from cascadeflow.errors import ConfigError, ProviderError, ProviderTimeoutError
 from cascadeflow.providers.http_errors import Endpoint, error_from_status, parse_retry_after
 from cascadeflow.providers.openai_compatible import (
     ChatStreamState,
@@ -22,6 +22,7 @@ from cascadeflow.providers.openai_compatible import (
     parse_cost,
 )
 from cascadeflow.providers.registry import ProviderPreset
+from cascadeflow.secret import Secret, as_secret, redact_url
 from cascadeflow.types import Chunk, Completion, CompletionRequest
 
 INSTALL_HINT = 'provider "litellm" needs the litellm package: pip install "cascadeflow[litellm]"'
@@ -37,8 +38,7 @@ def _as_dict(obj: Any, endpoint: Endpoint) -> Mapping[str, Any]:
         data = dump()
         if isinstance(data, Mapping):
             return data
-    raise MalformedResponseError(f"unexpected litellm answer type {type(obj).__name__}",
-                                 model=endpoint.model, provider=endpoint.provider)
+    raise endpoint.malformed(f"unexpected litellm answer type {type(obj).__name__}")
 
 
 def map_litellm_error(exc: Exception, endpoint: Endpoint) -> ProviderError | None:
@@ -50,7 +50,8 @@ def map_litellm_error(exc: Exception, endpoint: Endpoint) -> ProviderError | Non
         retry_after = parse_retry_after(headers) if isinstance(headers, Mapping) else None
         return error_from_status(status, str(exc), endpoint, retry_after=retry_after)
     if isinstance(exc, TimeoutError):
-        return ProviderTimeoutError(str(exc) or "timed out", model=endpoint.model, provider=endpoint.provider)
+        message = endpoint.scrub(str(exc)) or "timed out"
+        return ProviderTimeoutError(message, model=endpoint.model, provider=endpoint.provider)
     return None
 
 
@@ -63,19 +64,23 @@ class LiteLLMProvider:
         *,
         module: Any,
         provider: str = "litellm",
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         base_url: str | None = None,
         timeout_s: float = 60.0,
     ) -> None:
         self.model = model
         self.provider = provider
-        self.endpoint = Endpoint(provider=provider, model=model)
         self._litellm = module
+        self._key = as_secret(api_key, source="api_key")
+        self.endpoint = Endpoint(provider=provider, model=model, secrets=(self._key,) if self._key else ())
         self._extra: dict[str, Any] = {"timeout": timeout_s}
-        if api_key:
-            self._extra["api_key"] = api_key
         if base_url:
             self._extra["api_base"] = base_url
+
+    def __repr__(self) -> str:
+        base = self._extra.get("api_base")
+        where = f", api_base={redact_url(base)!r}" if base else ""
+        return f"{type(self).__name__}(model={self.model!r}, provider={self.provider!r}{where})"
 
     @classmethod
     def from_config(cls, config: ModelConfig, preset: ProviderPreset) -> LiteLLMProvider:
@@ -87,13 +92,17 @@ class LiteLLMProvider:
             config.name,
             module=litellm,
             provider=config.provider,
-            api_key=config.api_key,
+            api_key=config.secret_key,
             base_url=config.base_url,
             timeout_s=config.timeout_s,
         )
 
     def _kwargs(self, request: CompletionRequest) -> dict[str, Any]:
-        return {**build_chat_body(request, self.model), **self._extra}
+        """litellm's call arguments; the key is revealed here, for this call only."""
+        kwargs = {**build_chat_body(request, self.model), **self._extra}
+        if self._key is not None:
+            kwargs["api_key"] = self._key.reveal()
+        return kwargs
 
     async def _call(self, **kwargs: Any) -> Any:
         try:

@@ -17,10 +17,12 @@ from typing import Any
 import httpx
 
 from cascadeflow.config import ModelConfig
-from cascadeflow.errors import MalformedResponseError, StreamInterruptedError
-from cascadeflow.providers.http_base import HttpJsonProvider, resolve_api_key, resolve_base_url
+from cascadeflow.errors import StreamInterruptedError
+from cascadeflow.providers import wire
+from cascadeflow.providers.http_base import HttpJsonProvider, join_url, resolve_api_key, resolve_base_url
 from cascadeflow.providers.http_errors import Endpoint, decode_json, error_detail
 from cascadeflow.providers.registry import ProviderPreset
+from cascadeflow.secret import Secret, as_secret
 from cascadeflow.types import Chunk, Completion, CompletionRequest, TokenLogprob, ToolCall, Usage
 
 # One alternative per token is enough for confidence checks (they read the chosen token's logprob); llama.cpp
@@ -53,25 +55,29 @@ def build_chat_body(
     return body
 
 
-def _malformed(why: str, endpoint: Endpoint) -> MalformedResponseError:
-    return MalformedResponseError(why, model=endpoint.model, provider=endpoint.provider)
-
-
-def parse_logprobs(raw: Any) -> tuple[TokenLogprob, ...] | None:
+def parse_logprobs(raw: Any, endpoint: Endpoint) -> tuple[TokenLogprob, ...] | None:
     """``choices[i].logprobs.content[].{token, logprob}``; None when the server sent none."""
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("content"), list):
+    content = wire.mapping(raw, "logprobs", endpoint).get("content")
+    if content is None:
         return None
-    return tuple(
-        TokenLogprob(token=str(item.get("token", "")), logprob=float(item["logprob"]))
-        for item in raw["content"]
-        if isinstance(item, Mapping) and isinstance(item.get("logprob"), int | float)
+    out: list[TokenLogprob] = []
+    for i, item in enumerate(wire.items(content, "logprobs.content", endpoint)):
+        entry = wire.mapping(item, f"logprobs.content[{i}]", endpoint)
+        token = wire.text(entry.get("token"), f"logprobs.content[{i}].token", endpoint)
+        out.append(TokenLogprob(token or "", wire.number(entry.get("logprob"), f"logprobs.content[{i}].logprob",
+                                                          endpoint)))
+    return tuple(out)
+
+
+def parse_usage(raw: Any, endpoint: Endpoint) -> Usage | None:
+    """``usage.{prompt_tokens, completion_tokens}``; None when the server sent no usage object."""
+    if raw is None:
+        return None
+    usage = wire.mapping(raw, "usage", endpoint)
+    return Usage(
+        input_tokens=wire.count(usage.get("prompt_tokens"), "usage.prompt_tokens", endpoint),
+        output_tokens=wire.count(usage.get("completion_tokens"), "usage.completion_tokens", endpoint),
     )
-
-
-def parse_usage(raw: Any) -> Usage | None:
-    if not isinstance(raw, Mapping):
-        return None
-    return Usage(input_tokens=int(raw.get("prompt_tokens") or 0), output_tokens=int(raw.get("completion_tokens") or 0))
 
 
 def parse_cost(raw: Any) -> Decimal | None:
@@ -87,40 +93,61 @@ def parse_cost(raw: Any) -> Decimal | None:
     return value if value.is_finite() and value >= 0 else None
 
 
+def _arguments(raw: Any, where: str, endpoint: Endpoint) -> str:
+    """Tool-call arguments are JSON text; a server that sends the object itself gets it serialised."""
+    if isinstance(raw, Mapping):
+        return json.dumps(raw)
+    return wire.text(raw, where, endpoint) or ""
+
+
 def _parse_tool_calls(raw: Any, endpoint: Endpoint) -> tuple[ToolCall, ...]:
     calls: list[ToolCall] = []
-    for item in raw or ():
-        fn = item.get("function") if isinstance(item, Mapping) else None
-        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
-            raise _malformed(f"tool call without a function name: {item!r}", endpoint)
-        calls.append(ToolCall(id=str(item.get("id") or ""), name=fn["name"], arguments=str(fn.get("arguments") or "")))
+    for i, item in enumerate(wire.items(raw, "message.tool_calls", endpoint)):
+        where = f"message.tool_calls[{i}]"
+        call = wire.mapping(item, where, endpoint)
+        fn = wire.mapping(call.get("function"), f"{where}.function", endpoint)
+        name = wire.text(fn.get("name"), f"{where}.function.name", endpoint)
+        if not name:
+            raise endpoint.malformed(f"{where} has no function name")
+        call_id = call.get("id")
+        calls.append(ToolCall(
+            id=str(call_id) if isinstance(call_id, int) else wire.text(call_id, f"{where}.id", endpoint) or "",
+            name=name,
+            arguments=_arguments(fn.get("arguments"), f"{where}.function.arguments", endpoint),
+        ))
     return tuple(calls)
+
+
+def _first_choice(data: Mapping[str, Any], endpoint: Endpoint) -> Mapping[str, Any]:
+    choices = data.get("choices")
+    if choices is None and data.get("error") is not None:
+        raise endpoint.malformed(f"the server answered with an error: {error_detail(json.dumps(data))}")
+    if not isinstance(choices, list) or not choices:
+        raise endpoint.malformed(f"the answer has no choices: {str(data)[:200]}")
+    return wire.mapping(choices[0], "choices[0]", endpoint)
 
 
 def parse_chat_completion(data: Any, endpoint: Endpoint, *, latency_ms: float = 0.0) -> Completion:
     """Turn a chat-completions JSON answer into a :class:`Completion`, or raise MalformedResponseError."""
-    choices = data.get("choices") if isinstance(data, Mapping) else None
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
-        raise _malformed(f"the answer has no choices: {str(data)[:200]}", endpoint)
-    choice = choices[0]
+    if not isinstance(data, Mapping):
+        raise endpoint.malformed(f"the answer is not a JSON object: {str(data)[:200]}")
+    choice = _first_choice(data, endpoint)
     message = choice.get("message")
     if not isinstance(message, Mapping):
-        raise _malformed("choices[0] has no message", endpoint)
-    content = message.get("content")
-    if content is not None and not isinstance(content, str):
-        raise _malformed(f"message content is not text: {type(content).__name__}", endpoint)
+        raise endpoint.malformed("choices[0] has no message")
+    usage = data.get("usage")
     completion = Completion(
-        content=content or "",
-        model=str(data.get("model") or endpoint.model),
-        finish_reason=str(choice.get("finish_reason") or "stop"),
-        usage=parse_usage(data.get("usage")) or Usage(),
+        content=wire.text(message.get("content"), "choices[0].message.content", endpoint) or "",
+        model=wire.text(data.get("model"), "model", endpoint) or endpoint.model,
+        finish_reason=wire.text(choice.get("finish_reason"), "choices[0].finish_reason", endpoint) or "stop",
+        usage=parse_usage(usage, endpoint) or Usage(),
         tool_calls=_parse_tool_calls(message.get("tool_calls"), endpoint),
-        logprobs=parse_logprobs(choice.get("logprobs")),
+        logprobs=parse_logprobs(choice.get("logprobs"), endpoint),
         latency_ms=latency_ms,
-        cost_usd=parse_cost(data.get("usage")),
+        cost_usd=parse_cost(usage),
     )
     if completion.is_empty:
-        raise _malformed(f"no content and no tool calls (finish_reason={completion.finish_reason!r})", endpoint)
+        raise endpoint.malformed(f"no content and no tool calls (finish_reason={completion.finish_reason!r})")
     return completion
 
 
@@ -145,40 +172,48 @@ class ChatStreamState:
 
     def feed(self, payload: Any) -> Chunk | None:
         """One decoded chunk payload → a text Chunk to yield now (or None)."""
+        endpoint = self.endpoint
         if not isinstance(payload, Mapping):
-            raise _malformed(f"stream chunk is not an object: {str(payload)[:200]}", self.endpoint)
-        if "error" in payload:
+            raise endpoint.malformed(f"stream chunk is not an object: {str(payload)[:200]}")
+        if payload.get("error") is not None:
             raise StreamInterruptedError(
-                f"the server reported an error mid-stream: {error_detail(json.dumps(payload))}",
-                model=self.endpoint.model,
-                provider=self.endpoint.provider,
+                endpoint.scrub(f"the server reported an error mid-stream: {error_detail(json.dumps(payload))}"),
+                model=endpoint.model,
+                provider=endpoint.provider,
             )
-        self.usage = parse_usage(payload.get("usage")) or self.usage
+        self.usage = parse_usage(payload.get("usage"), endpoint) or self.usage
         reported = parse_cost(payload.get("usage"))
         if reported is not None:  # not `or`: a reported cost of 0 (a free model) is a cost, not "none"
             self.cost_usd = reported
-        choices = payload.get("choices") or []
-        if not choices or not isinstance(choices[0], Mapping):
+        choices = wire.items(payload.get("choices"), "choices", endpoint)
+        if not choices:
             return None
-        choice = choices[0]
-        self.finish_reason = choice.get("finish_reason") or self.finish_reason
-        delta = choice.get("delta") or {}
-        for part in delta.get("tool_calls") or ():
-            self._add_tool_delta(part)
-        text = delta.get("content") or ""
-        logprobs = parse_logprobs(choice.get("logprobs"))
+        choice = wire.mapping(choices[0], "choices[0]", endpoint)
+        self.finish_reason = wire.text(choice.get("finish_reason"), "choices[0].finish_reason", endpoint) or (
+            self.finish_reason
+        )
+        delta = wire.mapping(choice.get("delta"), "choices[0].delta", endpoint)
+        for i, part in enumerate(wire.items(delta.get("tool_calls"), "delta.tool_calls", endpoint)):
+            self._add_tool_delta(wire.mapping(part, f"delta.tool_calls[{i}]", endpoint), f"delta.tool_calls[{i}]")
+        text = wire.text(delta.get("content"), "choices[0].delta.content", endpoint) or ""
+        logprobs = parse_logprobs(choice.get("logprobs"), endpoint)
         if not text and logprobs is None:
             return None
         self.produced_text = self.produced_text or bool(text.strip())
         return Chunk(text=text, logprobs=logprobs)
 
-    def _add_tool_delta(self, part: Mapping[str, Any]) -> None:
-        parts = self._calls.setdefault(int(part.get("index") or 0), _ToolCallParts())
-        parts.id = part.get("id") or parts.id
-        fn = part.get("function") or {}
-        parts.name = fn.get("name") or parts.name
-        if fn.get("arguments"):
-            parts.arguments.append(fn["arguments"])
+    def _add_tool_delta(self, part: Mapping[str, Any], where: str) -> None:
+        endpoint = self.endpoint
+        parts = self._calls.setdefault(wire.count(part.get("index"), f"{where}.index", endpoint), _ToolCallParts())
+        call_id = part.get("id")
+        parts.id = (str(call_id) if isinstance(call_id, int) else wire.text(call_id, f"{where}.id", endpoint)) or (
+            parts.id
+        )
+        fn = wire.mapping(part.get("function"), f"{where}.function", endpoint)
+        parts.name = wire.text(fn.get("name"), f"{where}.function.name", endpoint) or parts.name
+        arguments = wire.text(fn.get("arguments"), f"{where}.function.arguments", endpoint)
+        if arguments:
+            parts.arguments.append(arguments)
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return tuple(
@@ -193,8 +228,10 @@ class ChatStreamState:
                 provider=self.endpoint.provider,
             )
         calls = self.tool_calls()
+        if any(not call.name for call in calls):
+            raise self.endpoint.malformed("a streamed tool call has no function name")
         if not self.produced_text and not calls:
-            raise _malformed("the stream carried no content and no tool calls", self.endpoint)
+            raise self.endpoint.malformed("the stream carried no content and no tool calls")
         return Chunk(finish_reason=self.finish_reason or "stop", usage=self.usage, tool_calls=calls,
                      cost_usd=self.cost_usd)
 
@@ -207,20 +244,21 @@ class OpenAICompatibleProvider(HttpJsonProvider):
         model: str,
         *,
         base_url: str,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         provider: str = "openai",
         timeout_s: float = 60.0,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | Secret] | None = None,
         top_logprobs: int = DEFAULT_TOP_LOGPROBS,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        connect_timeout_s: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.top_logprobs = top_logprobs
-        auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        super().__init__(model, url=f"{self.base_url}/chat/completions", provider=provider,
-                         headers={"Accept": "application/json", **(headers or {}), **auth}, timeout_s=timeout_s,
-                         client=client, transport=transport)
+        super().__init__(model, url=join_url(self.base_url, "chat/completions"), provider=provider,
+                         headers={"Accept": "application/json", **(headers or {})}, timeout_s=timeout_s,
+                         client=client, transport=transport, key=as_secret(api_key, source="api_key"),
+                         key_header="Authorization", key_prefix="Bearer ", connect_timeout_s=connect_timeout_s)
 
     @classmethod
     def from_config(
@@ -240,9 +278,10 @@ class OpenAICompatibleProvider(HttpJsonProvider):
             provider=config.provider,
             timeout_s=config.timeout_s,
             headers=config.options.get("headers"),
-            top_logprobs=int(config.options.get("top_logprobs", DEFAULT_TOP_LOGPROBS)),
+            top_logprobs=config.options.get("top_logprobs", DEFAULT_TOP_LOGPROBS),
             client=client,
             transport=transport,
+            connect_timeout_s=config.connect_timeout_s,
         )
 
     def build_body(self, request: CompletionRequest) -> dict[str, Any]:

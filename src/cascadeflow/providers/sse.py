@@ -3,7 +3,8 @@
 Both OpenAI-compatible servers and Anthropic stream answers as SSE. The parser follows the WHATWG rules the
 providers rely on: ``field: value`` lines, ``:`` comments (llama.cpp's pings), multi-line ``data``, and an
 event is dispatched only at a blank line — so a stream cut mid-event yields nothing partial, and the wire
-provider notices the missing end marker and raises :class:`~cascadeflow.errors.StreamInterruptedError`.
+provider notices the missing end marker and raises :class:`~cascadeflow.errors.StreamInterruptedError`. As the
+spec says, an event without any ``data`` line (a bare ``event: ping``) is not dispatched at all.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 
 from cascadeflow.errors import StreamInterruptedError
-from cascadeflow.providers.http_errors import Endpoint, error_from_response, error_from_transport
+from cascadeflow.providers.http_errors import Endpoint, check_status, error_from_transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ class SSEDecoder:
         return None
 
     def _dispatch(self) -> SSEEvent | None:
-        if not self._data and not self._event:
+        if not self._data:  # WHATWG: an empty data buffer resets the event type and dispatches nothing
+            self._event = ""
             return None
         event = SSEEvent(event=self._event or "message", data="\n".join(self._data), id=self._id)
         self._event, self._data = "", []
@@ -80,21 +82,28 @@ async def stream_events(
 ) -> AsyncGenerator[SSEEvent, None]:
     """POST ``body`` and yield the answer's SSE events.
 
-    HTTP errors are mapped like :func:`~cascadeflow.providers.http_errors.post_json`; a transport failure after
-    the first event becomes :class:`StreamInterruptedError` (the answer is incomplete, not unreachable).
+    HTTP errors and redirects are mapped like :func:`~cascadeflow.providers.http_errors.post_json`; a transport
+    failure after the first event becomes :class:`StreamInterruptedError` (the answer is incomplete, not
+    unreachable); a body httpx cannot decode is a :class:`~cascadeflow.errors.MalformedResponseError`.
     """
     started = False
     try:
         async with client.stream("POST", url, json=dict(body), headers=dict(headers)) as response:
-            if response.status_code >= httpx.codes.BAD_REQUEST:
+            if response.status_code >= httpx.codes.MULTIPLE_CHOICES:
                 await response.aread()
-                raise error_from_response(response, endpoint)
+                check_status(response, endpoint)
             async for event in iter_sse(response.aiter_lines()):
                 started = True
                 yield event
+    except httpx.LocalProtocolError as exc:
+        raise error_from_transport(exc, endpoint) from None  # its message quotes the header value
     except httpx.TransportError as exc:
         if not started:
             raise error_from_transport(exc, endpoint) from exc
         raise StreamInterruptedError(
-            f"the stream broke off: {type(exc).__name__}: {exc}", model=endpoint.model, provider=endpoint.provider
+            endpoint.scrub(f"the stream broke off: {type(exc).__name__}: {exc}"),
+            model=endpoint.model,
+            provider=endpoint.provider,
         ) from exc
+    except httpx.RequestError as exc:  # DecodingError and the rest: not the promised stream
+        raise error_from_transport(exc, endpoint) from exc

@@ -1,26 +1,31 @@
 """Retry with exponential backoff and jitter, honouring the server's ``Retry-After``.
 
-Built on tenacity's ``AsyncRetrying`` (already a core dependency) with our own wait/retry callables, so the
-policy stays a plain dataclass and ``sleep``/``rng`` are injected: tests never really wait. Only
+Built on tenacity's ``AsyncRetrying`` (already a core dependency) with our own wait/retry/stop callables, so the
+policy stays a plain dataclass and ``sleep``/``rng``/``clock`` are injected: tests never really wait. Only
 :class:`~cascadeflow.errors.RetriableProviderError` is retried; 401/403/400/404 and malformed answers are raised
-at once, because sending the same request again cannot change their outcome.
+at once, because sending the same request again cannot change their outcome. Given a ``deadline``, a retry is
+made only when its backoff plus :attr:`RetryPolicy.min_attempt_s` still fits before it: no sleep that ends past
+the deadline, no attempt that would be cut before it could answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from cascadeflow.errors import ConfigError, RateLimitError, RetriableProviderError
 
 T = TypeVar("T")
 SleepFn = Callable[[float], Awaitable[None]]
 RandomFn = Callable[[], float]
+ClockFn = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +44,15 @@ class RetryPolicy:
     max_retry_after: float = 30.0
     """Longest server-requested wait (``Retry-After``) we honour. A longer one is not shortened (that would
     only earn another 429); the error is raised at once so the cascade can use another tier instead."""
+    min_attempt_s: float = 1.0
+    """Under a deadline, a retry starts only if at least this long would remain after its backoff: less cannot
+    carry a call to an LLM endpoint (connect plus a short answer), so falling over to the next tier at once
+    beats starting an attempt that would be cut anyway."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
             raise ConfigError("RetryPolicy.max_retries", f"must be an integer >= 0, got {self.max_retries!r}")
-        for name in ("base_delay", "max_delay", "jitter", "max_retry_after"):
+        for name in ("base_delay", "max_delay", "jitter", "max_retry_after", "min_attempt_s"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value < 0:
                 raise ConfigError(f"RetryPolicy.{name}", f"must be a number >= 0, got {value!r}")
@@ -56,6 +65,10 @@ class RetryPolicy:
             return exc.retry_after <= self.max_retry_after
         return True
 
+    def fits(self, delay: float, deadline: float | None, now: float) -> bool:
+        """True when a retry after ``delay`` seconds would still have ``min_attempt_s`` before ``deadline``."""
+        return deadline is None or now + delay + self.min_attempt_s <= deadline
+
     def delay(self, attempt: int, exc: BaseException | None, *, rng: RandomFn = random.random) -> float:
         """Seconds to sleep after failed attempt number ``attempt`` (1-based): backoff, jitter, Retry-After."""
         backoff = min(self.max_delay, self.base_delay * 2.0 ** max(attempt - 1, 0))
@@ -65,6 +78,19 @@ class RetryPolicy:
         return backoff
 
 
+class _StopBeforeDeadline(stop_base):
+    """Stop when the upcoming sleep plus ``min_attempt_s`` would not fit before the deadline (tenacity computes
+    the wait before asking whether to stop, so ``upcoming_sleep`` is the real next delay)."""
+
+    def __init__(self, policy: RetryPolicy, deadline: float | None, clock: ClockFn) -> None:
+        self._policy = policy
+        self._deadline = deadline
+        self._clock = clock
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return not self._policy.fits(retry_state.upcoming_sleep, self._deadline, self._clock())
+
+
 async def retry_call(
     fn: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
@@ -72,11 +98,14 @@ async def retry_call(
     sleep: SleepFn = asyncio.sleep,
     rng: RandomFn = random.random,
     on_retry: Callable[[int, BaseException, float], None] | None = None,
+    deadline: float | None = None,
+    clock: ClockFn = time.monotonic,
 ) -> T:
     """Await ``fn()`` until it succeeds, fails permanently, or ``policy.max_retries`` retries are used up.
 
     The last error is re-raised unchanged (never wrapped), so callers catch the same typed exceptions.
-    ``on_retry(attempt, error, delay)`` is told about every retry, e.g. for logging or metrics.
+    ``on_retry(attempt, error, delay)`` is told about every retry, e.g. for logging or metrics. ``deadline``
+    (a ``clock()`` instant) stops retrying as soon as the next retry could not finish before it.
     """
 
     # Fast path: the first attempt runs without tenacity's machinery (~70 µs per call), so a healthy endpoint
@@ -87,6 +116,8 @@ async def retry_call(
         if policy.max_retries == 0 or not policy.should_retry(exc):
             raise
         first_delay = policy.delay(1, exc, rng=rng)
+        if not policy.fits(first_delay, deadline, clock()):
+            raise
         if on_retry is not None:
             on_retry(1, exc, first_delay)
     await sleep(first_delay)
@@ -103,7 +134,7 @@ async def retry_call(
 
     retrying = AsyncRetrying(
         sleep=sleep,
-        stop=stop_after_attempt(policy.max_retries),
+        stop=stop_after_attempt(policy.max_retries) | _StopBeforeDeadline(policy, deadline, clock),
         wait=wait,
         retry=retry_if_exception(policy.should_retry),
         before_sleep=before_sleep,

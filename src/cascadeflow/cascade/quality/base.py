@@ -47,6 +47,23 @@ class Verdict:
     def reason(self) -> str:
         return "; ".join(self.reasons)
 
+    @property
+    def vetoed(self) -> bool:
+        """Rejected although the score alone reached the threshold: a veto (a check or validator) decided."""
+        return not self.passed and self.threshold is not None and self.score >= self.threshold
+
+    def rejection(self) -> str:
+        """Why a rejected draft was rejected, naming what decided: the veto, or the score below the threshold
+        (never "score 0.82 < 0.70" when the score was not what decided)."""
+        check = self.decided_by or "quality"
+        why = self.reason or "score too low"
+        if self.threshold is None:
+            return f"rejected by the {check} check ({why}; score {self.score:.2f})"
+        if self.vetoed:
+            return (f"vetoed by the {check} check ({why}; the score {self.score:.2f} alone would have passed "
+                    f"the threshold {self.threshold:.2f})")
+        return f"rejected by the {check} check ({why}; score {self.score:.2f} < {self.threshold:.2f})"
+
 
 @dataclass(frozen=True, slots=True)
 class ValidationContext:

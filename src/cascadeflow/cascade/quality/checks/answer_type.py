@@ -56,6 +56,9 @@ _NUMBER_ASK_RE: Final = re.compile(
     r"|area|volume|population|boiling point|melting point)\b|\bwhat percent"
     r"|\bsolve for\b|\bsolve (?:the |this )?equation|\d\s*(?:[-+*/×÷^]|\sx\s)\s*\d"
 )
+_NOT_ARITHMETIC_RE: Final = re.compile(r"[a-z][a-z0-9+.-]*://\S+|\]\([^)\s]*\)|#[\w.:/-]+")
+"""URLs, markdown link targets and anchors or hashtags (``#0-1``, ``#section-2``): the digits in them are names,
+not a sum to work out, so they are removed before looking for a number question."""
 _NUMERIC_VERB_RE: Final = re.compile(r"\b(?:calculate|compute)\b")  # counts only with a digit in the question
 _DIGIT_RE: Final = re.compile("[0-9]")
 _NUMBER_WORDS: Final = frozenset(
@@ -92,6 +95,8 @@ def _expected(request: CompletionRequest) -> str | None:
             break
     if "json" in query and _JSON_ASK_RE.search(query):
         return "json"
+    if "#" in query or "://" in query or "](" in query:
+        query = _NOT_ARITHMETIC_RE.sub(" ", query)
     if _NUMBER_ASK_RE.search(query) or (
         ("calculat" in query or "comput" in query) and _NUMERIC_VERB_RE.search(query) and _DIGIT_RE.search(query)
     ):

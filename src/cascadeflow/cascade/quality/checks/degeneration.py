@@ -1,5 +1,6 @@
-"""Degeneration: repetition loops and gibberish, the typical failure of small models at high temperature or
-near their context limit. Each measure has a cheap screen first, so ordinary prose costs a few microseconds.
+"""Degeneration: repetition loops, gibberish and broken characters, the typical failures of small models at high
+temperature or near their context limit (and of byte-level detokenizers). Each measure has a cheap screen
+first, so ordinary prose costs a few microseconds.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ _NO_TEXT: Final = CheckResult(NAME, 1.0, "no text to judge", applicable=False)
 _CONSONANT_RUN_RE: Final = re.compile(r"[b-df-hj-np-tv-xz]{5,}")
 """Five lower-case consonants in a row (y counts as a vowel): almost absent from real words, common in mash."""
 _REPLACEMENT_CHAR: Final = "\ufffd"
-_MAX_REPLACEMENT_CHARS: Final = 3  # one stray U+FFFD is an encoding hiccup; several mean broken bytes
+_MAX_REPLACEMENT_CHARS: Final = 2
+"""U+FFFD stands where bytes could not be decoded: two or more mean the answer itself is broken (a mangled
+multi-byte character, a cut token stream), whatever its score elsewhere — a veto."""
+_MAX_REPLACEMENT_SHARE: Final = 0.1
+"""A single U+FFFD that is a tenth of the visible text or more ("\ufffd ok") is most of the answer: a veto too."""
+_ONE_REPLACEMENT_SCORE: Final = 0.5
+"""One U+FFFD in a longer answer shows the reader a broken character: real doubt (it lowers the weighted score),
+not a veto, since the rest of the answer may be fine."""
 _VOWEL_SCREEN: Final = 0.2
 """English prose has ~30% vowels (a, e, i, o, u) among its non-space characters, keyboard mash and token soup
 ~10%: above 20% the (costlier) consonant-run scan cannot find enough runs to matter and is skipped."""
@@ -64,10 +72,19 @@ def _repeated_lines(text: str, settings: CheckSettings) -> str | None:
     return None
 
 
+def _broken_characters(text: str) -> CheckResult | None:
+    """A result when the text holds U+FFFD replacement characters (undecodable bytes), else None."""
+    count = text.count(_REPLACEMENT_CHAR)
+    if not count:
+        return None
+    visible = len(text) - sum(1 for ch in text if ch.isspace())
+    if count >= _MAX_REPLACEMENT_CHARS or count >= _MAX_REPLACEMENT_SHARE * visible:
+        return CheckResult(NAME, 0.0, f"degeneration: broken characters ({count} x U+FFFD) in the answer")
+    return CheckResult(NAME, _ONE_REPLACEMENT_SCORE, "degeneration: one broken character (U+FFFD) in the answer")
+
+
 def _gibberish(text: str, words: int, settings: CheckSettings) -> str | None:
     """Reason when the text looks like token soup or a character loop, else None."""
-    if text.count(_REPLACEMENT_CHAR) >= _MAX_REPLACEMENT_CHARS:
-        return "degeneration: broken characters (U+FFFD) in the answer"
     size = len(text)
     if words >= settings.gibberish_min_words:
         vowels = text.count("a") + text.count("e") + text.count("i") + text.count("o") + text.count("u")
@@ -92,6 +109,9 @@ def check_degeneration(
     content = draft.content
     if not content.strip():
         return _NO_TEXT
+    broken = _broken_characters(content)  # judged on the whole answer: broken bytes in code are broken too
+    if broken is not None and broken.score == 0.0:
+        return broken
     words = content.split()
     reason = None
     if len(words) >= settings.repeat_min_words:
@@ -101,4 +121,6 @@ def check_degeneration(
     if reason is None:
         prose = strip_fences(content)  # code has its own vocabulary; judge only the prose
         reason = _gibberish(prose, len(words) if prose is content else len(prose.split()), settings)
-    return _OK if reason is None else CheckResult(NAME, 0.0, reason)
+    if reason is not None:
+        return CheckResult(NAME, 0.0, reason)
+    return broken or _OK
