@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "ProviderError": "cascadeflow.errors",
     "QualityConfig": "cascadeflow.config",
     "RateLimitError": "cascadeflow.errors",
+    "RateLimitExceededError": "cascadeflow.errors",
     "RetriableProviderError": "cascadeflow.errors",
     "ScriptedProvider": "cascadeflow.providers.fakes",
     "StepRecord": "cascadeflow.cascade.result",
@@ -68,6 +69,7 @@ __all__ = [
     "ProviderError",
     "QualityConfig",
     "RateLimitError",
+    "RateLimitExceededError",
     "RetriableProviderError",
     "ScriptedProvider",
     "StepRecord",
@@ -98,6 +100,7 @@ if TYPE_CHECKING:
         PermanentProviderError,
         ProviderError,
         RateLimitError,
+        RateLimitExceededError,
         RetriableProviderError,
         UnknownModelError,
     )
