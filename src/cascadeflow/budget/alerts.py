@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from cascadeflow.budget.enforcement import BudgetAlert
-from cascadeflow.budget.money import usd
+from cascadeflow.budget.money import fmt_usd, usd
 from cascadeflow.budget.policy import Limit
 from cascadeflow.budget.records import BucketState
 
@@ -40,7 +40,7 @@ class AlertWatch:
             fired.append(alert)
             logger.warning(
                 "approaching %s budget%s: %s of %s USD (%.1f%%)", limit.window,
-                "" if user_id is None else f" of user {user_id!r}", spent, limit.budget, share * 100,
+                "" if user_id is None else f" of user {user_id!r}", fmt_usd(spent), fmt_usd(limit.budget), share * 100,
             )
             if self._on_alert is not None:
                 self._on_alert(alert)

@@ -15,7 +15,8 @@ from typing import Literal
 
 from cascadeflow.budget import seasonal
 
-THRESHOLD = 3.5  # robust z above which a point is an outlier (Iglewicz & Hoaglin)
+THRESHOLD = 5.0  # robust z beyond which a day or user is flagged: well past the 3.5 rule of thumb, since
+# residuals of a fitted model are a little tighter than the noise and an alert that cries wolf gets muted
 MIN_DAYS = 2 * seasonal.WEEK  # a user's own pattern needs two weeks before a day can break it
 MIN_USERS = 5  # comparing users needs a crowd
 RECENT_DAYS = seasonal.WEEK

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
+from cascadeflow.budget.money import fmt_usd
 from cascadeflow.errors import ConfigError
 
 Action: TypeAlias = Literal["allow", "warn", "block", "degrade"]
@@ -27,7 +28,8 @@ class EnforcementContext:
 
     ``budget_remaining`` = budget − spent − held (what in-flight calls have reserved); it can be negative when
     an overdraft (``block_at`` > 1) was allowed. With no budget for the user, ``budget`` and
-    ``budget_remaining`` are ``Decimal('Infinity')`` and ``window`` is ``"total"``.
+    ``budget_remaining`` are ``Decimal('Infinity')`` and ``window`` is ``"total"``. ``scope`` says whether the
+    tightest window is the user's own or the tracker-wide ``budget_limit``.
     """
 
     user_id: str | None
@@ -38,6 +40,7 @@ class EnforcementContext:
     budget_remaining: Decimal
     window: str
     held: Decimal = Decimal(0)
+    scope: Literal["user", "all users"] = "user"
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -117,7 +120,7 @@ def threshold_action(
         return "allow", "no budget applies"
     settled = ctx.spent + ctx.estimated_cost
     projected = settled + ctx.held
-    where = f"{ctx.window} budget: {projected} of {ctx.budget} USD with this call"
+    where = f"{ctx.window} budget: {fmt_usd(projected)} of {fmt_usd(ctx.budget)} USD with this call"
     if _share(settled, ctx.budget) > Decimal(str(block_at)):
         action: Action = "block"
     elif _share(projected, ctx.budget) >= Decimal(str(degrade_at)):

@@ -45,3 +45,8 @@ def units_down(amount: Decimal) -> int:
 def usd(units: int) -> Decimal:
     """Nano-dollars → exact Decimal USD (9 decimal places)."""
     return (Decimal(units) / UNITS_PER_USD).quantize(_QUANTUM)
+
+
+def fmt_usd(amount: Decimal) -> str:
+    """For messages: ``1.95``, ``100``, ``0`` (no exponent, no trailing zeros)."""
+    return f"{amount.normalize():f}" if amount.is_finite() else str(amount)

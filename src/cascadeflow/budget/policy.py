@@ -21,7 +21,7 @@ from cascadeflow.budget.enforcement import (
     EnforcementMode,
     threshold_action,
 )
-from cascadeflow.budget.money import units_down, usd
+from cascadeflow.budget.money import fmt_usd, units_down, usd
 from cascadeflow.budget.records import ALL_USERS, BucketCheck, BucketRef, BucketState, user_account
 from cascadeflow.budget.windows import WINDOWS, Window, window_key
 from cascadeflow.errors import BudgetExceededError
@@ -98,10 +98,9 @@ def context_for(
     left = [lim.budget - usd(st.committed_units) - usd(st.held_units) for lim, st in zip(limits, states, strict=True)]
     i = min(range(len(limits)), key=left.__getitem__)
     estimated = want if left[i] >= want else max(left[i], at_least)
-    window = limits[i].window if not limits[i].tracker_wide else f"{limits[i].window} (all users)"
     return EnforcementContext(
-        user_id, model, estimated, usd(states[i].committed_units), limits[i].budget, left[i], window,
-        held=usd(states[i].held_units), metadata=metadata,
+        user_id, model, estimated, usd(states[i].committed_units), limits[i].budget, left[i], limits[i].window,
+        held=usd(states[i].held_units), scope="all users" if limits[i].tracker_wide else "user", metadata=metadata,
     )
 
 
@@ -117,17 +116,19 @@ def judge(policy: BudgetPolicy, ctx: EnforcementContext, by_callback: tuple[Acti
 def blocked_error(ctx: EnforcementContext, reason: str) -> BudgetExceededError:
     limit = ctx.budget if ctx.budget.is_finite() else None
     who = "no user" if ctx.user_id is None else f"user {ctx.user_id!r}"
+    where = ctx.window if ctx.scope == "user" else f"{ctx.window} (all users)"
     return BudgetExceededError(
-        f"budget exceeded for {who}, {ctx.window} window: spent {ctx.spent} of {limit} USD ({reason})",
+        f"budget exceeded for {who}, {where} window: spent {fmt_usd(ctx.spent)} of "
+        f"{'no limit' if limit is None else fmt_usd(limit)} USD ({reason})",
         user_id=ctx.user_id, window=ctx.window, spent=ctx.spent, limit=limit,
     )
 
 
 def refusal_error(user_id: str | None, limit: Limit, state: BucketState, reason: str) -> BudgetExceededError:
-    window = limit.window if not limit.tracker_wide else f"{limit.window} (all users)"
+    where = limit.window if not limit.tracker_wide else f"{limit.window} (all users)"
     spent = usd(state.committed_units)
     who = "no user" if user_id is None else f"user {user_id!r}"
     return BudgetExceededError(
-        f"budget exceeded for {who}, {window} window: spent {spent} of {limit.budget} USD ({reason})",
-        user_id=user_id, window=window, spent=spent, limit=limit.budget,
+        f"budget exceeded for {who}, {where} window: spent {fmt_usd(spent)} of {fmt_usd(limit.budget)} USD ({reason})",
+        user_id=user_id, window=limit.window, spent=spent, limit=limit.budget,
     )

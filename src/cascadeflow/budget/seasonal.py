@@ -77,7 +77,7 @@ def _season(
         else:
             by_day[t % WEEK].append(values[t] - trend)
     neutral = 1.0 if multiplicative else 0.0
-    raw = [statistics.fmean(d) if d else neutral for d in by_day]
+    raw = [statistics.median(d) if d else neutral for d in by_day]  # median: one spike cannot move a weekday
     centre = statistics.fmean(raw)
     if multiplicative:
         return [r / centre for r in raw] if centre > 0 else [1.0] * WEEK

@@ -29,7 +29,7 @@ from cascadeflow.budget.enforcement import (
     EnforcementMode,
     parse_callback_result,
 )
-from cascadeflow.budget.money import MoneyLike, to_decimal, units_up, usd
+from cascadeflow.budget.money import MoneyLike, fmt_usd, to_decimal, units_up, usd
 from cascadeflow.budget.planner import CallPlan, TokenPrice, plan_call
 from cascadeflow.budget.policy import (
     BudgetPolicy,
@@ -392,7 +392,7 @@ class CostTracker(LedgerReads):
                 return None
             self.stats.blocked += 1
             why = "in-flight calls hold the rest" if committed_only >= pending.request.at_least_units else (
-                f"this call needs at least {usd(pending.request.at_least_units)} USD"
+                f"this call needs at least {fmt_usd(usd(pending.request.at_least_units))} USD"
             )
             raise refusal_error(pending.user_id, limit, state, why)
         self._count(decision)
@@ -457,7 +457,7 @@ class CostTracker(LedgerReads):
             self.stats.overruns += 1
             logger.warning(
                 "call %s cost %s USD, above the %s USD reserved: the estimate of its tokens was too low",
-                reservation.request_id, settlement.record.cost, reservation.amount,
+                reservation.request_id, fmt_usd(settlement.record.cost), fmt_usd(reservation.amount),
             )
 
 

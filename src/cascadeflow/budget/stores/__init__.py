@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 
 from cascadeflow.budget.stores.memory import MemoryLedgerStore
 from cascadeflow.budget.stores.protocol import GroupBy, LedgerStore, decide_grant
@@ -20,18 +20,18 @@ __all__ = ["GroupBy", "LedgerStore", "MemoryLedgerStore", "decide_grant", "open_
 
 def _pop_option(url: str, name: str) -> tuple[str, str | None]:
     """Remove one of our options from a URL's query, leaving the rest for the driver."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
+    base, _, raw_query = url.partition("?")
+    query = parse_qsl(raw_query, keep_blank_values=True)
     value = next((v for k, v in query if k == name), None)
     rest = urlencode([(k, v) for k, v in query if k != name])
-    return urlunsplit(parts._replace(query=rest)), value
+    return (f"{base}?{rest}" if rest else base), value
 
 
 def _sqlite(url: str) -> LedgerStore:
     from cascadeflow.budget.stores.sqlite import DEFAULT_PREFIX, SqliteLedgerStore
 
     url, prefix = _pop_option(url, "prefix")
-    path = url[len("sqlite:///") :].split("?", 1)[0]
+    path = url[len("sqlite:///") :]
     if not path:
         raise ConfigError("store", "sqlite URL needs a file: sqlite:///relative.db or sqlite:////abs/path.db")
     return SqliteLedgerStore(path, prefix=prefix or DEFAULT_PREFIX)

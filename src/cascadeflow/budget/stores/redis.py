@@ -93,6 +93,7 @@ class RedisLedgerStore:
             f"{self._ns}users",
             f"{self._ns}by_model",
             f"{self._ns}by_user",
+            f"{self._ns}seq",
             *(self._bucket_keys(b)[0] for b in credits),
             *self._hold_keys(settlement.held),
         ]
@@ -118,12 +119,11 @@ class RedisLedgerStore:
             users = [user_id]
         else:
             users = sorted(_text(u) for u in self._client.smembers(f"{self._ns}users"))
-        out: list[LedgerRecord] = []
+        numbered: list[tuple[int, LedgerRecord]] = []
         for user in users:
-            out.extend(_decode(raw) for raw in self._client.lrange(f"{self._ns}rec:{user}", 0, -1))
-        if user_id is None:
-            out.sort(key=lambda rec: rec.time)
-        return out
+            numbered.extend(_decode(raw) for raw in self._client.lrange(f"{self._ns}rec:{user}", 0, -1))
+        numbered.sort(key=lambda pair: pair[0])
+        return [record for _, record in numbered]
 
     def totals(self, by: GroupBy) -> dict[str, int]:
         raw: dict[Any, Any] = self._client.hgetall(f"{self._ns}by_model" if by == "model" else f"{self._ns}by_user")
@@ -146,9 +146,10 @@ def _encode(r: LedgerRecord) -> str:
     )
 
 
-def _decode(raw: bytes | str) -> LedgerRecord:
-    d = json.loads(raw)
-    return LedgerRecord.from_units(
+def _decode(raw: bytes | str) -> tuple[int, LedgerRecord]:
+    seq, _, body = _text(raw).partition("|")
+    d = json.loads(body)
+    return int(seq), LedgerRecord.from_units(
         time=datetime.fromisoformat(d["t"]), user_id=d["u"], model=d["m"], input_tokens=int(d["i"]),
         output_tokens=int(d["o"]), cost_units=int(d["c"]), request_id=d["q"], reservation_id=d["id"],
     )

@@ -53,24 +53,26 @@ if tight == 0 then return {granted, 0, 0, 0} end
 return {granted, tight, committed[tight], held[tight]}
 """
 
-# KEYS: settled marker, user's record list, users set, by-model hash, by-user hash, then m credited buckets,
-#       then (holds zset, holds hash) pairs of the held buckets.
+# KEYS: settled marker, user's record list, users set, by-model hash, by-user hash, record sequence counter,
+#       then m credited buckets, then (holds zset, holds hash) pairs of the held buckets.
+# Records are stored as "<sequence>|<json>" so all users' records can be merged in settlement order.
 # ARGV: rid, cost units, record JSON, user id, model, settled-marker TTL s, m, then m bucket retentions (s, -1).
 COMMIT = """
 local m = tonumber(ARGV[7])
 local fresh = 0
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[6]) then
   fresh = 1
-  redis.call('RPUSH', KEYS[2], ARGV[3])
+  local seq = redis.call('INCR', KEYS[6])
+  redis.call('RPUSH', KEYS[2], string.format('%d', seq) .. '|' .. ARGV[3])
   redis.call('SADD', KEYS[3], ARGV[4])
   redis.call('HINCRBY', KEYS[4], ARGV[5], ARGV[2])
   redis.call('HINCRBY', KEYS[5], ARGV[4], ARGV[2])
   for j = 1, m do
-    redis.call('INCRBY', KEYS[5 + j], ARGV[2])
-    if tonumber(ARGV[7 + j]) >= 0 then redis.call('EXPIRE', KEYS[5 + j], ARGV[7 + j]) end
+    redis.call('INCRBY', KEYS[6 + j], ARGV[2])
+    if tonumber(ARGV[7 + j]) >= 0 then redis.call('EXPIRE', KEYS[6 + j], ARGV[7 + j]) end
   end
 end
-for j = 6 + m, #KEYS, 2 do
+for j = 7 + m, #KEYS, 2 do
   redis.call('ZREM', KEYS[j], ARGV[1])
   redis.call('HDEL', KEYS[j + 1], ARGV[1])
 end
