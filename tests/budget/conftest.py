@@ -29,6 +29,7 @@ def drop_postgres_prefix(url: str, prefix: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for table in ("records", "holds", "buckets"):
             conn.execute(f"DROP TABLE IF EXISTS {prefix}{table}")
+        conn.execute(f"DROP FUNCTION IF EXISTS {prefix}reserve")
 
 
 def isolated_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:

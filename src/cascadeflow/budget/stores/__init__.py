@@ -41,7 +41,10 @@ def _redis(url: str) -> LedgerStore:
     from cascadeflow.budget.stores.redis import DEFAULT_NAMESPACE, RedisLedgerStore
 
     url, namespace = _pop_option(url, "namespace")
-    return RedisLedgerStore(url, namespace=namespace or DEFAULT_NAMESPACE)
+    try:
+        return RedisLedgerStore(url, namespace=namespace or DEFAULT_NAMESPACE)
+    except TypeError as exc:  # redis-py turns unknown URL options into keyword arguments
+        raise ConfigError("store", f"unsupported option in the Redis URL ({exc})") from exc
 
 
 def _postgres(url: str) -> LedgerStore:
