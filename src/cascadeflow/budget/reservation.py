@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from cascadeflow.budget.enforcement import Decision
+from cascadeflow.budget.enforcement import Action, Decision
 from cascadeflow.budget.policy import Limit
 from cascadeflow.budget.records import BucketRef
 
@@ -30,7 +30,7 @@ class Reservation:
     shrunk: bool = False
 
     @property
-    def action(self) -> str:
+    def action(self) -> Action:
         return self.decision.action
 
     @property
