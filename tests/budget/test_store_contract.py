@@ -11,6 +11,7 @@ import pytest
 
 from cascadeflow.budget import LedgerRecord, LedgerStore, open_store
 from cascadeflow.budget.records import BucketCheck, BucketRef, ReserveRequest, Settlement
+from cascadeflow.errors import ConfigError
 
 USER = BucketRef("u:alice", "daily:2025-01-01T00:00+00:00")
 TOTAL = BucketRef("u:alice", "total")
@@ -124,3 +125,9 @@ def test_no_checks_means_nothing_held(store: LedgerStore) -> None:
     assert store.reserve(req).granted_units == 10**12
     assert store.commit(Settlement(req.reservation_id, (), (EVERYONE,), settle(req, 5).record)) is True
     assert usage(store, EVERYONE) == (5, 0)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite:///:memory:", "mysql://x", "redis://127.0.0.1:1/0?bogus=1"])
+def test_bad_store_urls_are_config_errors(url: str) -> None:
+    with pytest.raises(ConfigError, match="store"):
+        open_store(url)

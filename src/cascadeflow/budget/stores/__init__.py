@@ -32,8 +32,10 @@ def _sqlite(url: str) -> LedgerStore:
 
     url, prefix = _pop_option(url, "prefix")
     path = url[len("sqlite:///") :]
-    if not path:
-        raise ConfigError("store", "sqlite URL needs a file: sqlite:///relative.db or sqlite:////abs/path.db")
+    if not path or path == ":memory:":
+        raise ConfigError(
+            "store", "sqlite URL needs a file (sqlite:///relative.db, sqlite:////abs/path.db); in-process: memory://"
+        )
     return SqliteLedgerStore(path, prefix=prefix or DEFAULT_PREFIX)
 
 

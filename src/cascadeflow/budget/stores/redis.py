@@ -60,6 +60,7 @@ class RedisLedgerStore:
             self._client = url_or_client
             self._owns_client = False
         self._ns = namespace
+        self._client.ping()  # fail at construction, not on the first paid call (bad URL options surface here too)
         self._reserve = self._client.register_script(redis_lua.RESERVE)
         self._commit = self._client.register_script(redis_lua.COMMIT)
         self._release = self._client.register_script(redis_lua.RELEASE)
