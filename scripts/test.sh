@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, lints, type-checks, runs every test.
-# Real services (the llama.cpp server with SmolLM2) are installed and started by the tests' own fixtures.
+# Real services: Redis and PostgreSQL are installed and started by scripts/services.sh (their URLs are exported
+# from .cache/services.env); the llama.cpp server with SmolLM2 is started by the tests' own fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh "dev,cli,bench,local,server-tests"
+bash scripts/bootstrap.sh "dev,cli,bench,local,server-tests,redis,postgres,traffic,parquet"
+if ! bash scripts/services.sh start; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "test.sh: Redis/PostgreSQL could not be started (required in CI)" >&2
+    exit 1
+  fi
+  echo "test.sh: Redis/PostgreSQL not started; their tests will be skipped" >&2
+fi
+if [ -f .cache/services.env ]; then
+  set -a
+  # shellcheck disable=SC1091
+  . .cache/services.env
+  set +a
+fi
 .venv/bin/ruff check src tests bench scripts
 .venv/bin/mypy
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

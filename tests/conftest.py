@@ -1,10 +1,13 @@
-"""Shared test setup. The autouse guard fails any test that tries to reach a non-loopback address."""
+"""Shared test setup. The autouse guard fails any test that tries to reach a non-loopback address; the
+``redis_url`` / ``postgres_url`` fixtures hand out the real servers scripts/services.sh started."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +73,65 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
     yield
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Real Redis and PostgreSQL (started by scripts/services.sh; URLs from the environment or .cache/services.env).
+
+SERVICES_ENV_FILE = Path(__file__).resolve().parents[1] / ".cache" / "services.env"
+REDIS_URL_ENV = "CASCADEFLOW_TEST_REDIS_URL"
+POSTGRES_URL_ENV = "CASCADEFLOW_TEST_POSTGRES_URL"
+
+
+def service_url(name: str) -> str:
+    """The URL from the environment, else from the file scripts/services.sh writes; '' when neither has it."""
+    given = os.environ.get(name, "").strip()
+    if given:
+        return given
+    if SERVICES_ENV_FILE.exists():
+        for line in SERVICES_ENV_FILE.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == name:
+                return value.strip()
+    return ""
+
+
+def service_unavailable(what: str, reason: str) -> None:
+    """Fail under CI=true (a silent skip would hide a broken pipeline), skip on a developer machine."""
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"{what} unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(f"{what} unavailable ({reason}); run scripts/services.sh")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = service_url(REDIS_URL_ENV)
+    if not url:
+        service_unavailable("Redis", f"{REDIS_URL_ENV} not set")
+    try:
+        import redis
+    except ImportError:
+        service_unavailable("Redis", "redis-py not installed (extra 'redis')")
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        service_unavailable("Redis", f"no answer: {type(exc).__name__}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = service_url(POSTGRES_URL_ENV)
+    if not url:
+        service_unavailable("PostgreSQL", f"{POSTGRES_URL_ENV} not set")
+    try:
+        import psycopg
+    except ImportError:
+        service_unavailable("PostgreSQL", "psycopg not installed (extra 'postgres')")
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+    except psycopg.Error as exc:
+        service_unavailable("PostgreSQL", f"no answer: {type(exc).__name__}")
+    return url

@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "AllTiersFailedError": "cascadeflow.errors",
     "AuthenticationError": "cascadeflow.errors",
     "BadRequestError": "cascadeflow.errors",
+    "BudgetConfig": "cascadeflow.budget.config",
     "BudgetExceededError": "cascadeflow.errors",
     "CascadeAgent": "cascadeflow.agent",
     "CascadeFlowError": "cascadeflow.errors",
@@ -25,6 +26,9 @@ _EXPORTS: dict[str, str] = {
     "Completion": "cascadeflow.types",
     "CompletionRequest": "cascadeflow.types",
     "ConfigError": "cascadeflow.errors",
+    "CostTracker": "cascadeflow.budget.tracker",
+    "EnforcementCallbacks": "cascadeflow.budget.enforcement",
+    "EnforcementContext": "cascadeflow.budget.enforcement",
     "FunctionProvider": "cascadeflow.providers.fakes",
     "MalformedResponseError": "cascadeflow.errors",
     "Message": "cascadeflow.types",
@@ -34,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "ProviderError": "cascadeflow.errors",
     "QualityConfig": "cascadeflow.config",
     "RateLimitError": "cascadeflow.errors",
+    "RateLimitExceededError": "cascadeflow.errors",
     "RetriableProviderError": "cascadeflow.errors",
     "ScriptedProvider": "cascadeflow.providers.fakes",
     "StepRecord": "cascadeflow.cascade.result",
@@ -50,6 +55,7 @@ __all__ = [
     "AllTiersFailedError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetConfig",
     "BudgetExceededError",
     "CascadeAgent",
     "CascadeFlowError",
@@ -59,6 +65,9 @@ __all__ = [
     "Completion",
     "CompletionRequest",
     "ConfigError",
+    "CostTracker",
+    "EnforcementCallbacks",
+    "EnforcementContext",
     "FunctionProvider",
     "MalformedResponseError",
     "Message",
@@ -68,6 +77,7 @@ __all__ = [
     "ProviderError",
     "QualityConfig",
     "RateLimitError",
+    "RateLimitExceededError",
     "RetriableProviderError",
     "ScriptedProvider",
     "StepRecord",
@@ -83,6 +93,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from cascadeflow.agent import CascadeAgent
+    from cascadeflow.budget.config import BudgetConfig
+    from cascadeflow.budget.enforcement import EnforcementCallbacks, EnforcementContext
+    from cascadeflow.budget.tracker import CostTracker
     from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict
     from cascadeflow.cascade.result import CascadeResult, StepRecord
     from cascadeflow.config import ModelConfig, QualityConfig
@@ -98,6 +111,7 @@ if TYPE_CHECKING:
         PermanentProviderError,
         ProviderError,
         RateLimitError,
+        RateLimitExceededError,
         RetriableProviderError,
         UnknownModelError,
     )

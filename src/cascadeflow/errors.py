@@ -23,13 +23,15 @@ Vendor and transport errors are mapped into this tree at the provider boundary, 
     │           └── WeightsIntegrityError  assembled weights failed their sha256 check
     ├── AllTiersFailedError              every tier raised; lists each attempt and its cause
     ├── ReplayError                      a replayed prompt or model is not in the recorded data
-    └── BudgetExceededError              a budget would be exceeded by this call
+    ├── BudgetExceededError              a call was refused by a budget (names user, window, spent, limit)
+    └── RateLimitExceededError           a rate limit of ours refused a call; carries retry_after seconds
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 class CascadeFlowError(Exception):
@@ -158,9 +160,32 @@ class ReplayError(CascadeFlowError):
 
 
 class BudgetExceededError(CascadeFlowError):
-    """The call would exceed a configured budget; nothing was spent."""
+    """A budget refused the call before anything was spent: which user, which window, spent so far, the limit.
 
-    def __init__(self, message: str, *, limit_usd: float | None = None, spent_usd: float | None = None) -> None:
-        self.limit_usd = limit_usd
-        self.spent_usd = spent_usd
+    Amounts are exact ``Decimal`` USD, so the message and the fields agree with the ledger to the last digit.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        user_id: str | None = None,
+        window: str = "",
+        spent: Decimal | None = None,
+        limit: Decimal | None = None,
+    ) -> None:
+        self.user_id = user_id
+        self.window = window
+        self.spent = spent
+        self.limit = limit
+        super().__init__(message)
+
+
+class RateLimitExceededError(CascadeFlowError):
+    """One of our own rate limits (not the provider's 429) refused the call; retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, key: str = "", limit: str = "", retry_after: float = 0.0) -> None:
+        self.key = key
+        self.limit = limit
+        self.retry_after = retry_after
         super().__init__(message)
