@@ -140,7 +140,7 @@ def _signals_for(
     if execute_code:
         from cascadeflow.cascade.quality.code_behaviour import BehaviourAgreementValidator
 
-        agreement = BehaviourAgreementValidator()
+        agreement = BehaviourAgreementValidator(setting="execute_code")
     signals: dict[str, Validator] = {CONFIG_SIGNAL: configured, "rule": rule, "agreement": agreement}
     if isinstance(configured, LearnedValidator):
         signals["learned"] = configured

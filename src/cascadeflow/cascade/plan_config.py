@@ -71,6 +71,14 @@ class CascadePlan:
         return tuple(t.model for t in self.tiers)
 
 
+def _execute_switch(agreement: Mapping[str, Any], where: str) -> bool:
+    """``agreement.execute``: a real boolean only (a truthiness test would run code for ``execute: "false"``)."""
+    execute = agreement.get("execute", False)
+    if not isinstance(execute, bool):
+        raise ConfigError(where, f"must be true or false, got {execute!r}")
+    return execute
+
+
 def _tier_from_dict(raw: Any, where: str) -> TierPlan:
     if not isinstance(raw, Mapping):
         raise ConfigError(where, f"must be a mapping, got {type(raw).__name__}")
@@ -87,6 +95,7 @@ def _tier_from_dict(raw: Any, where: str) -> TierPlan:
     bad = sorted(set(agreement) - _AGREEMENT_KEYS)
     if bad:
         raise ConfigError(f"{where}.agreement.{bad[0]}", f"unknown key; use {sorted(_AGREEMENT_KEYS)}")
+    _execute_switch(agreement, f"{where}.agreement.execute")
     learned = raw.get("learned")
     if strategy == "learned" and not isinstance(learned, Mapping):
         raise ConfigError(f"{where}.learned", "strategy 'learned' needs the scorer's coefficients under 'learned'")
@@ -176,12 +185,13 @@ def write_plan(plan: CascadePlan, path: str | Path) -> None:
 
 def tier_validator(tier: TierPlan) -> Validator | None:
     """The tier's own validator, or None for ``rule`` (the agent's default composite validator)."""
-    if tier.strategy == "agreement" and tier.agreement.get("execute"):
+    if tier.strategy == "agreement" and _execute_switch(tier.agreement, "agreement.execute"):
         from cascadeflow.cascade.quality.code_behaviour import BehaviourAgreementValidator
 
         spec = tier.agreement
-        return BehaviourAgreementValidator(
-            min_agree=int(spec.get("min_agree", 1)), peers=tuple(str(p) for p in spec.get("peers", ()))
+        return BehaviourAgreementValidator(  # checks the sandbox now: a ConfigError here, not at the first draft
+            min_agree=int(spec.get("min_agree", 1)), peers=tuple(str(p) for p in spec.get("peers", ())),
+            setting="agreement.execute",
         )
     if tier.strategy == "agreement":
         from cascadeflow.cascade.quality.agreement import AgreementValidator
