@@ -139,8 +139,8 @@ class _Prepared:
         # Each answer runs in its own sandbox; give it the time of a few runtime comparisons.
         runner = BehaviourRunner(Sandbox.detect("execute_code"), ExecutionLimits(wall_s=60.0, cpu_s=60))
         todo = [n for n, p in enumerate(self.prompts) if (kind if kind != "auto" else detect_kind(p.prompt)) == "code"]
-        batch = [{m: code for m in self.models if (code := extract_python(self.prompts[n].answers[m].answer)) is not None}
-                 for n in todo]
+        answers = [self.prompts[n].answers for n in todo]
+        batch = [{m: code for m in self.models if (code := extract_python(a[m].answer)) is not None} for a in answers]
         for n, report in zip(todo, runner.run_many(batch), strict=True):
             self.behaviour[n] = report
 

@@ -44,8 +44,10 @@ _INSIDE_ID: Final = 65534
 """The code's uid and gid inside a user namespace (shown as ``nobody``)."""
 _PROBE_TIMEOUT_S: Final = 30.0
 _READ_CHUNK: Final = 64 * 1024
+_DRAIN_TIMEOUT_S: Final = 5.0
 _MB: Final = 1024 * 1024
 _BWRAP_DIRS: Final = ("/usr/bin", "/bin", "/usr/local/bin")
+_LD_CACHE: Final = "/etc/ld.so.cache"
 _TOP_LEVEL_LINKS: Final = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 # Runs first in the sandbox, as the program of ``python -I -S -c``: limits, then the uid switch, then the
@@ -214,9 +216,9 @@ class Sandbox:
                 args += ["--symlink", os.readlink(top), top]
             elif os.path.isdir(top):
                 args += ["--ro-bind", top, top]
-        args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-        for parent in _parents((*self.read_only, INPUT_PATH)):  # bwrap would make them 0700: root's only
+        for parent in _parents((*self.read_only, INPUT_PATH, _LD_CACHE)):  # bwrap would make them 0700
             args += ["--perms", "0755", "--dir", parent]
+        args += ["--ro-bind-try", _LD_CACHE, _LD_CACHE]  # where the loader finds libraries; nothing else of /etc
         for path in self.read_only:
             args += ["--ro-bind", path, path]
         return [*args, "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_mb * _MB),
@@ -275,10 +277,16 @@ async def _read_capped(stream: asyncio.StreamReader, cap: int) -> bytes | None:
 
 
 async def _stop(process: asyncio.subprocess.Process, why: str) -> SandboxResult:
-    """Kill bwrap: its PID 1 inside dies with it (--die-with-parent), and with PID 1 every process inside."""
+    """Kill bwrap: its PID 1 inside dies with it (--die-with-parent), and with PID 1 every process inside.
+    What is left in the pipe is read and dropped first: asyncio's ``wait()`` returns only once the pipe closed."""
     with contextlib.suppress(ProcessLookupError):
         process.kill()
-    await process.wait()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_DRAIN_TIMEOUT_S):
+            if process.stdout is not None:
+                while await process.stdout.read(_READ_CHUNK):
+                    pass
+            await process.wait()
     return SandboxResult(b"", process.returncode, why)
 
 
