@@ -213,7 +213,7 @@ def test_a_fork_bomb_stops_at_the_process_limit(sandbox: Sandbox) -> None:
             children += 1
         return children, len([p for p in os.listdir("/proc") if p.isdigit()])
     """, limits)  # called twice (example, then the run): the second call finds the first one's children alive
-    assert forked < limits.max_processes and running <= limits.max_processes + 1  # + bwrap's init
+    assert forked < limits.max_processes and running <= limits.max_processes + 1  # + bwrap's init (as root)
     assert observe(sandbox, "import os\nreturn os.getresuid()") != (0, 0, 0)  # not root, whoever started it
 
 
@@ -226,26 +226,34 @@ def _spawns_grandchild(marker: str, then: str) -> str:
         f"        os.execv('/usr/bin/sleep', ['sleep', '{marker}'])",
         "    os._exit(0)",
         "time.sleep(0.5)",
-        then,
+        then.format(marker=marker),
     ]))
 
 
-@pytest.mark.parametrize("then", ["return 'left'", "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True: pass"])
-async def test_no_grandchild_survives_the_run(sandbox: Sandbox, then: str) -> None:
-    marker = f"{900_000 + os.getpid() % 1000}{len(then)}"  # a sleep no one else runs
-    limits = ExecutionLimits(wall_s=4.0, call_timeout_s=1.0)
-    task = asyncio.create_task(arun_behaviour({"spawn": _spawns_grandchild(marker, then)}, limits, sandbox=sandbox))
+ENDINGS = {
+    "returns": "return 'left'",
+    "spins": "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True: pass",
+    "becomes a sleep": "os.execv('/usr/bin/sleep', ['sleep', '{marker}0'])",  # the sandbox's main process itself
+}
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+async def test_no_process_survives_the_run(sandbox: Sandbox, ending: str) -> None:
+    marker = f"9{os.getpid() % 10_000:04d}{len(ending):02d}"  # sleeps no one else runs
+    limits = ExecutionLimits(wall_s=4.0, call_timeout_s=10.0)  # an alarm would end "becomes a sleep" early
+    code = _spawns_grandchild(marker, ENDINGS[ending])
+    task = asyncio.create_task(arun_behaviour({"spawn": code}, limits, sandbox=sandbox))
     while not (appeared := bool(host_processes(b"sleep\0" + marker.encode()))):
         done, _ = await asyncio.wait({task}, timeout=0.02)
         if done:
             break
     report = await task
     assert appeared  # the grandchild did start, so its end below is the sandbox's doing
-    if "while True" in then:
-        assert report.failures["spawn"].startswith("it ran longer than")  # killed at the wall clock
-    else:
+    if ending == "returns":
         assert report.failure is None and report.outputs["spawn"] == ("'left'",)
-    assert eventually(lambda: not host_processes(b"sleep\0" + marker.encode()))
+    else:
+        assert report.failures["spawn"] == "it ran longer than 4 s"  # killed at the wall clock
+    assert eventually(lambda: not host_processes(b"sleep\0" + marker.encode()))  # grandchild and main alike
 
 
 def _forger(fakes: list[str]) -> str:

@@ -62,7 +62,7 @@ class ExecutionLimits:
     """Longest ``repr`` of a result reported as is; longer ones are reported as their sha256."""
     max_output_bytes: int = _MB
     """Stdout read from one run at most; an answer that writes more fails."""
-    max_processes: int = 16
+    max_processes: int = 8
     file_mb: int = 1
     tmp_mb: int = 16
 

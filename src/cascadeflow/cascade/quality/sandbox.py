@@ -13,10 +13,11 @@ uid without capabilities:
   so bwrap runs without one and the code switches to a fresh uid that no account uses, under
   ``no_new_privs``: the process limit then holds, and the uid owns nothing outside the sandbox.
 
-The parent reads at most ``max_output_bytes`` of stdout and kills the whole namespace (bwrap's PID 1, so
-every process inside) at the wall-clock deadline. There is no weaker fallback: :meth:`Sandbox.detect` raises
-:class:`~cascadeflow.errors.ConfigError` when bubblewrap is missing or refused. docs/sandbox.md has the threat
-model.
+The parent reads at most ``max_output_bytes`` of stdout and kills the whole namespace at the wall-clock deadline:
+bwrap's own init is PID 1 inside (never ``--as-pid-1``: the program drops its uid, which clears the
+parent-death signal), and when it dies every process inside dies. There is no weaker fallback:
+:meth:`Sandbox.detect` raises :class:`~cascadeflow.errors.ConfigError` when bubblewrap is missing or refused.
+docs/sandbox.md has the threat model.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class SandboxLimits:
     """Largest file a process may write."""
     tmp_mb: int = 16
     """Size of the private ``/tmp`` (held in memory)."""
-    max_processes: int = 16
+    max_processes: int = 8
     """Processes and threads of the run together (a fork bomb stops here)."""
     max_open_files: int = 64
     max_output_bytes: int = _MB
@@ -239,15 +240,15 @@ class Sandbox:
         try:
             async with asyncio.timeout(limits.wall_s):
                 stdout = await _read_capped(process.stdout, limits.max_output_bytes)
-                if stdout is None:
-                    return await _stop(process, f"it wrote more than {limits.max_output_bytes} bytes")
-                returncode = await process.wait()
+                if stdout is not None:
+                    return SandboxResult(stdout, await process.wait())
+            failure = f"it wrote more than {limits.max_output_bytes} bytes"
         except TimeoutError:
-            return await _stop(process, f"it ran longer than {limits.wall_s:g} s")
-        except BaseException:
+            failure = f"it ran longer than {limits.wall_s:g} s"
+        except BaseException:  # cancelled: nothing may outlive the caller's task
             await _stop(process, "cancelled")
             raise
-        return SandboxResult(stdout, returncode)
+        return await _stop(process, failure)
 
 
 def _data_fd(data: bytes) -> int:
@@ -302,6 +303,6 @@ def _probe_problem(done: subprocess.CompletedProcess[bytes], token: str) -> str 
         return "the trial run could not read its input"
     if facts.get("uid") == 0 or facts.get("environ") or facts.get("passwd"):
         return "the trial run was not isolated (root, environment or /etc visible)"
-    if not isinstance(facts.get("pids"), int) or facts["pids"] > 3:
+    if not isinstance(facts.get("pids"), int) or facts["pids"] > 2:
         return "the trial run saw other processes"
     return None
