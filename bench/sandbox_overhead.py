@@ -37,12 +37,14 @@ _UNSANDBOXED_BOOT = (
 )
 
 
-def _timed(runs: int, once: Callable[[], object]) -> list[float]:
-    times = []
+def _timed(runs: int, *ways: Callable[[], object]) -> list[list[float]]:
+    """Wall ms of each way, ``runs`` times, interleaved (a load change on a shared machine hits all alike)."""
+    times: list[list[float]] = [[] for _ in ways]
     for _ in range(runs):
-        start = time.perf_counter()
-        once()
-        times.append((time.perf_counter() - start) * 1000)
+        for way, spent in zip(ways, times, strict=True):
+            start = time.perf_counter()
+            way()
+            spent.append((time.perf_counter() - start) * 1000)
     return times
 
 
@@ -64,9 +66,10 @@ def main() -> None:
         request = Path(folder) / "request.json"
         request.write_bytes(_request(ADD, None, runner.limits))
         _unsandboxed(request)  # warm the file cache
-        plain = _timed(args.runs, lambda: _unsandboxed(request))
-        boxed = _timed(args.runs, lambda: asyncio.run(sandbox.run(runner.program, request.read_bytes(), limits)))
-    pair = _timed(args.runs, lambda: runner.run({"a": ADD, "b": PLUS}))
+        plain, boxed, pair = _timed(
+            args.runs, lambda: _unsandboxed(request),
+            lambda: asyncio.run(sandbox.run(runner.program, request.read_bytes(), limits)),
+            lambda: runner.run({"a": ADD, "b": PLUS}))
     rows = {"plain python -I child (before)": plain, "same child in the bwrap sandbox": boxed,
             "behaviour comparison of 2 answers (4 sandboxed runs)": pair}
     print(f"{'per answer run (' + str(args.runs) + ' runs, ' + str(os.cpu_count()) + ' CPUs)':<56} "

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import json
 import os
 import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,8 @@ from cascadeflow.types import Completion, CompletionRequest
 CHILD: Final = Path(__file__).with_name("code_exec_child.py")
 _ERROR_PREFIX: Final = "error:"
 _MB: Final = 1024 * 1024
+_CACHED_CLAIM_CHARS: Final = 16_384
+"""Claims up to this size are remembered (the cache stays small whatever the answers return)."""
 _T = TypeVar("_T")
 
 
@@ -161,22 +165,36 @@ def _slots() -> asyncio.Semaphore:
 
 
 class BehaviourRunner:
-    """Runs answers in a sandbox each and compares them here (built once: reads the runner program)."""
+    """Runs answers in a sandbox each and compares them here (built once: reads the runner program).
 
-    __slots__ = ("limits", "program", "sandbox")
+    It remembers the last ``cache_size`` small claims by their exact request (answer text, inputs, limits): a
+    cascade compares the same earlier drafts again at every later tier, and a replay scores each draft twice."""
 
-    def __init__(self, sandbox: Sandbox, limits: ExecutionLimits | None = None) -> None:
+    __slots__ = ("_claims", "cache_size", "limits", "program", "sandbox")
+
+    def __init__(self, sandbox: Sandbox, limits: ExecutionLimits | None = None, *, cache_size: int = 512) -> None:
         self.sandbox = sandbox
         self.limits = limits or ExecutionLimits()
         self.program = CHILD.read_text(encoding="utf-8")
+        self.cache_size = cache_size
+        self._claims: OrderedDict[bytes, _Claim] = OrderedDict()
 
     async def _one(self, code: str, inputs: Sequence[str] | None) -> _Claim | str:
+        request = _request(code, inputs, self.limits)
+        key = hashlib.sha256(request).digest()
+        if key in self._claims:
+            self._claims.move_to_end(key)
+            return self._claims[key]
         async with _slots():
-            result = await self.sandbox.run(self.program, _request(code, inputs, self.limits),
-                                            self.limits.sandbox_limits())
+            result = await self.sandbox.run(self.program, request, self.limits.sandbox_limits())
         if result.failure:
-            return result.failure
-        return _claim(result.stdout, inputs, self.limits)
+            return result.failure  # not remembered: a timeout may be the machine's load, not the answer
+        claim = _claim(result.stdout, inputs, self.limits)
+        if isinstance(claim, _Claim) and sum(map(len, (*claim.inputs, *claim.outputs))) <= _CACHED_CLAIM_CHARS:
+            self._claims[key] = claim
+            while len(self._claims) > self.cache_size:
+                self._claims.popitem(last=False)
+        return claim
 
     async def arun(self, codes: Mapping[str, str]) -> BehaviourReport:
         """Every answer harvests its own example inputs in its own sandbox; then each answer that did not
@@ -258,12 +276,15 @@ class BehaviourAgreementValidator:
 
     __slots__ = ("min_agree", "normalised", "peers", "runner")
 
-    def __init__(self, *, min_agree: int = 1, peers: Sequence[str] = (), limits: ExecutionLimits | None = None,
-                 sandbox: Sandbox | None = None, setting: str = "execute") -> None:
+    def __init__(
+        self, *, min_agree: int = 1, peers: Sequence[str] = (), limits: ExecutionLimits | None = None,
+        sandbox: Sandbox | None = None, setting: str = "execute", runner: BehaviourRunner | None = None,
+    ) -> None:
         self.normalised = AgreementValidator(min_agree=min_agree, peers=peers)  # validates min_agree
         self.min_agree = min_agree
         self.peers = tuple(peers)
-        self.runner = BehaviourRunner(sandbox or Sandbox.detect(setting), limits)
+        # A runner shared with other validators shares its memory of results (limits and sandbox come from it).
+        self.runner = runner or BehaviourRunner(sandbox or Sandbox.detect(setting), limits)
 
     @property
     def limits(self) -> ExecutionLimits:
@@ -287,4 +308,6 @@ class BehaviourAgreementValidator:
         passed = len(agreeing) >= self.min_agree and score >= context.threshold
         names = ", ".join(f"{t} on {report.describe(_DRAFT_KEY, t)}" for t in agreeing) if agreeing else "none"
         reason = f"agreement: {len(agreeing)} of {len(others)} earlier drafts behave the same ({names})"
+        failed_peers = "; ".join(f"{tier} could not run ({why})" for tier, why in report.failures.items())
+        reason += f"; {failed_peers}" if failed_peers else ""
         return agreement_verdict(score, passed, reason, context.threshold)
