@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import os
@@ -182,9 +183,11 @@ class BehaviourRunner:
     async def _one(self, code: str, inputs: Sequence[str] | None) -> _Claim | str:
         request = _request(code, inputs, self.limits)
         key = hashlib.sha256(request).digest()
-        if key in self._claims:
-            self._claims.move_to_end(key)
-            return self._claims[key]
+        known = self._claims.get(key)
+        if known is not None:
+            with contextlib.suppress(KeyError):  # another thread's run (blocking callers) may have evicted it
+                self._claims.move_to_end(key)
+            return known
         async with _slots():
             result = await self.sandbox.run(self.program, request, self.limits.sandbox_limits())
         if result.failure:
@@ -193,7 +196,8 @@ class BehaviourRunner:
         if isinstance(claim, _Claim) and sum(map(len, (*claim.inputs, *claim.outputs))) <= _CACHED_CLAIM_CHARS:
             self._claims[key] = claim
             while len(self._claims) > self.cache_size:
-                self._claims.popitem(last=False)
+                with contextlib.suppress(KeyError):
+                    self._claims.popitem(last=False)
         return claim
 
     async def arun(self, codes: Mapping[str, str]) -> BehaviourReport:

@@ -51,26 +51,27 @@ _BWRAP_DIRS: Final = ("/usr/bin", "/bin", "/usr/local/bin")
 _LD_CACHE: Final = "/etc/ld.so.cache"
 _TOP_LEVEL_LINKS: Final = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
-# Runs first in the sandbox, as the program of ``python -I -S -c``: limits, then the uid switch, then the
-# real program. Nothing of the untrusted code has run yet; after it, nothing here can be undone from inside.
+# Runs first in the sandbox, as the program of ``python -I -S -c BOOT UID LIMITS INPUT PROGRAM``: limits,
+# then the uid switch (UID "-": none), then the real program. Nothing of the untrusted code has run yet; after
+# it, nothing here can be undone from inside. Plain argv, no json: every import is paid by every run.
 _BOOT: Final = r"""
-import json, os, resource, sys
+import os, resource, sys
 def _cascadeflow_boot():
-    spec = json.loads(sys.argv[1])
-    for name, value in spec["rlimits"]:
+    _, uid, limits, data, program = sys.argv
+    for item in limits.split(","):
+        name, value = item.split("=")
         kind = getattr(resource, name)
         hard = resource.getrlimit(kind)[1]
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
         resource.setrlimit(kind, (value, value))
-    uid = spec["uid"]
-    if uid is not None:
+    if uid != "-":
         os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
+        os.setresgid(int(uid), int(uid), int(uid))
+        os.setresuid(int(uid), int(uid), int(uid))
     if 0 in os.getresuid() or 0 in os.getresgid():
         raise SystemExit("sandbox: still root, refusing to run")
-    sys.argv[:] = ["<sandboxed>", spec["input"]]
-    return compile(spec["program"], "<sandboxed>", "exec")
+    sys.argv[:] = ["<sandboxed>", data]
+    return compile(program, "<sandboxed>", "exec")
 exec(_cascadeflow_boot(), {"__name__": "__main__", "__builtins__": __builtins__})
 """
 _PROBE: Final = r"""
@@ -196,11 +197,11 @@ class Sandbox:
     def command(self, program: str, limits: SandboxLimits, input_fd: int) -> list[str]:
         """bwrap's argv for one run of ``program`` (Python source) with ``limits``, the bytes readable from
         ``input_fd`` appearing at :data:`INPUT_PATH` (pass that descriptor to the process)."""
-        uid = _DROP_UIDS.start + secrets.randbelow(len(_DROP_UIDS)) if self.privileged else None
-        spec = json.dumps({"rlimits": limits.rlimits(), "uid": uid, "input": INPUT_PATH, "program": program})
+        uid = str(_DROP_UIDS.start + secrets.randbelow(len(_DROP_UIDS))) if self.privileged else "-"
+        rlimits = ",".join(f"{name}={value}" for name, value in limits.rlimits())
         data = ["--perms", "0444", "--ro-bind-data", str(input_fd), INPUT_PATH]
         return [self.bwrap, *self._namespaces(), *self._filesystem(limits), *data,
-                "--", self.interpreter, "-I", "-S", "-c", _BOOT, spec]
+                "--", self.interpreter, "-I", "-S", "-c", _BOOT, uid, rlimits, INPUT_PATH, program]
 
     def _namespaces(self) -> list[str]:
         common = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
