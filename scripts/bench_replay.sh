@@ -44,7 +44,7 @@ for seed in $SEEDS; do
   replay gsm8k "$seed" "GSM8K Mixtral → GPT-4, learned scorer (held-out half)" --data "$GSM" \
     --holdout 0.5 --part test --config "$OUT/gsm8k_s$seed.yaml"
   # 4. MBPP on its own (299 prompts: ~90 held out per split, so read it as indicative). Code answers are
-  #    compared by behaviour (--execute-code runs the recorded answers in a resource-limited child process).
+  #    compared by behaviour (--execute-code runs each recorded answer in its own sandbox, docs/sandbox.md).
   "$CF" calibrate --data "$RB/mbpp_train.csv" --holdout 0.3 --part train --seed "$seed" --target-quality 0.95 \
     --execute-code --out "$OUT/mbpp_s$seed.yaml"
   replay mbpp "$seed" "MBPP, calibrated for 0.95 (held-out 30%)" --data "$RB/mbpp_train.csv" \

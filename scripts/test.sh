@@ -2,8 +2,10 @@
 # The whole test suite on a fresh machine: installs what it needs, lints, type-checks, runs every test.
 # Real services: Redis and PostgreSQL are installed and started by scripts/services.sh (their URLs are exported
 # from .cache/services.env); the llama.cpp server with SmolLM2 is started by the tests' own fixtures.
+# System packages: bubblewrap (the sandbox for model-written code, docs/sandbox.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system_deps.sh bubblewrap
 bash scripts/bootstrap.sh "dev,cli,bench,local,server-tests,redis,postgres,traffic,parquet"
 if ! bash scripts/services.sh start; then
   if [ "${CI:-}" = "true" ]; then

@@ -11,10 +11,12 @@ from cascadeflow.cascade.quality.agreement import collect_draft
 from cascadeflow.cascade.quality.code_behaviour import (
     BehaviourAgreementValidator,
     BehaviourReport,
+    BehaviourRunner,
     ExecutionLimits,
     arun_behaviour,
     run_behaviour,
 )
+from cascadeflow.cascade.quality.sandbox import Sandbox, SandboxLimits, SandboxResult
 from cascadeflow.providers.fakes import ScriptedProvider
 from cascadeflow.providers.replay import RecordedAnswer, RecordedPrompt
 
@@ -62,6 +64,26 @@ def test_the_child_sees_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     leak = "import os\n\ndef key(name):\n    return os.environ.get(name)\n\nkey('OPENAI_API_KEY')\n"
     report = run_behaviour({"leak": leak})
     assert report.outputs["leak"] == ("None",)
+
+
+def test_a_runner_remembers_what_the_same_answers_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = BehaviourRunner(Sandbox.detect(), ExecutionLimits(wall_s=1.0, call_timeout_s=5.0))
+    runs: list[bytes] = []
+    real = Sandbox.run
+
+    async def counting(self: Sandbox, program: str, data: bytes, limits: SandboxLimits) -> SandboxResult:
+        runs.append(data)
+        return await real(self, program, data, limits)
+
+    monkeypatch.setattr(Sandbox, "run", counting)
+    first = runner.run({"a": ADD_WITH_EXAMPLE, "b": PLUS_NO_EXAMPLE})
+    assert len(runs) == 3  # a harvests and keeps its outputs; b harvests nothing, then runs on a's inputs
+    again = runner.run({"draft": ADD_WITH_EXAMPLE, "peer": PLUS_NO_EXAMPLE})  # the next tier, the same answers
+    assert len(runs) == 3 and again.agree("draft", "peer") is first.agree("a", "b") is True
+    endless = "def f(n):\n    while True:\n        n += 1\n\nf(1)\n"
+    assert runner.run({"loop": endless}).failures["loop"] == "it ran longer than 1 s"
+    runner.run({"loop": endless})
+    assert len(runs) == 5  # a timeout may be the machine's load: never remembered
 
 
 async def test_async_run_matches_the_blocking_one() -> None:

@@ -140,7 +140,9 @@ def _signals_for(
     if execute_code:
         from cascadeflow.cascade.quality.code_behaviour import BehaviourAgreementValidator
 
-        agreement = BehaviourAgreementValidator()
+        # The configured validator compares the same drafts: share its runner, so each comparison runs once.
+        shared = configured.runner if isinstance(configured, BehaviourAgreementValidator) else None
+        agreement = BehaviourAgreementValidator(setting="execute_code", runner=shared)
     signals: dict[str, Validator] = {CONFIG_SIGNAL: configured, "rule": rule, "agreement": agreement}
     if isinstance(configured, LearnedValidator):
         signals["learned"] = configured

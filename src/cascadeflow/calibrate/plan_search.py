@@ -134,15 +134,16 @@ class _Prepared:
                     feats.update({f"check:{k}": v for k, v in scores.items()})
 
     def _run_code(self, kind: str) -> None:
-        from cascadeflow.cascade.quality.code_behaviour import ExecutionLimits, run_behaviour
+        from cascadeflow.cascade.quality.code_behaviour import BehaviourRunner, ExecutionLimits
+        from cascadeflow.cascade.quality.sandbox import Sandbox
 
-        # All of a prompt's answers run in one child; give it the time of a few runtime comparisons.
-        limits = ExecutionLimits(wall_s=60.0, cpu_s=60)
-        for n, p in enumerate(self.prompts):
-            if (kind if kind != "auto" else detect_kind(p.prompt)) != "code":
-                continue
-            codes = {m: code for m in self.models if (code := extract_python(p.answers[m].answer)) is not None}
-            self.behaviour[n] = run_behaviour(codes, limits)
+        # Each answer runs in its own sandbox; give it the time of a few runtime comparisons.
+        runner = BehaviourRunner(Sandbox.detect("execute_code"), ExecutionLimits(wall_s=60.0, cpu_s=60))
+        todo = [n for n, p in enumerate(self.prompts) if (kind if kind != "auto" else detect_kind(p.prompt)) == "code"]
+        answers = [self.prompts[n].answers for n in todo]
+        batch = [{m: code for m in self.models if (code := extract_python(a[m].answer)) is not None} for a in answers]
+        for n, report in zip(todo, runner.run_many(batch), strict=True):
+            self.behaviour[n] = report
 
     def col(self, model: str) -> int:
         return self.models.index(model)

@@ -23,12 +23,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.config import COMPLEXITY_LEVELS, TIER_ORDERS, ModelConfig
 from cascadeflow.errors import ConfigError
 from cascadeflow.validate import check_int, check_number
+
+if TYPE_CHECKING:
+    from cascadeflow.cascade.quality.code_behaviour import BehaviourRunner
 
 VERSION: Final = 1
 STRATEGIES: Final[tuple[str, ...]] = ("rule", "agreement", "learned", "collect")
@@ -72,6 +75,14 @@ class CascadePlan:
         return tuple(t.model for t in self.tiers)
 
 
+def _execute_switch(agreement: Mapping[str, Any], where: str) -> bool:
+    """``agreement.execute``: a real boolean only (a truthiness test would run code for ``execute: "false"``)."""
+    execute = agreement.get("execute", False)
+    if not isinstance(execute, bool):
+        raise ConfigError(where, f"must be true or false, got {execute!r}")
+    return execute
+
+
 def _mapping(raw: Any, where: str) -> dict[str, Any]:
     """A YAML mapping (absent/empty reads as empty); anything else names the field."""
     if raw is None:
@@ -95,6 +106,7 @@ def _agreement_from_dict(raw: Any, where: str) -> dict[str, Any]:
     peers = agreement.get("peers", [])
     if isinstance(peers, str) or not isinstance(peers, Sequence) or not all(isinstance(p, str) for p in peers):
         raise ConfigError(f"{where}.peers", f"must be a list of model names, got {peers!r}")
+    _execute_switch(agreement, f"{where}.execute")
     return agreement
 
 
@@ -224,14 +236,20 @@ def write_plan(plan: CascadePlan, path: str | Path) -> None:
     Path(path).write_text("# cascadeflow cascade config; see docs/benchmarks.md\n" + text, encoding="utf-8")
 
 
-def tier_validator(tier: TierPlan) -> Validator | None:
-    """The tier's own validator, or None for ``rule`` (the agent's default composite validator)."""
-    if tier.strategy == "agreement" and tier.agreement.get("execute"):
+def _runs_code(tier: TierPlan) -> bool:
+    return tier.strategy == "agreement" and _execute_switch(tier.agreement, "agreement.execute")
+
+
+def tier_validator(tier: TierPlan, *, runner: BehaviourRunner | None = None) -> Validator | None:
+    """The tier's own validator, or None for ``rule`` (the agent's default composite validator). ``runner``:
+    the sandboxed code runner to share, for tiers that run code (else the validator checks for its own)."""
+    if _runs_code(tier):
         from cascadeflow.cascade.quality.code_behaviour import BehaviourAgreementValidator
 
         spec = tier.agreement
-        return BehaviourAgreementValidator(
-            min_agree=int(spec.get("min_agree", 1)), peers=tuple(str(p) for p in spec.get("peers", ()))
+        return BehaviourAgreementValidator(  # checks the sandbox now: a ConfigError here, not at the first draft
+            min_agree=int(spec.get("min_agree", 1)), peers=tuple(str(p) for p in spec.get("peers", ())),
+            setting="agreement.execute", runner=runner,
         )
     if tier.strategy == "agreement":
         from cascadeflow.cascade.quality.agreement import AgreementValidator
@@ -263,7 +281,13 @@ def tier_validator(tier: TierPlan) -> Validator | None:
 def plan_agent_kwargs(plan: CascadePlan) -> dict[str, Any]:
     """``CascadeAgent`` keyword arguments for a plan: models, tier_order, tier_validators, start_tiers,
     max_escalations."""
-    validators = {t.model: v for t in plan.tiers for v in (tier_validator(t),) if v is not None}
+    runner = None
+    if any(_runs_code(t) for t in plan.tiers):  # one sandbox check, and one memory of results, for all tiers
+        from cascadeflow.cascade.quality.code_behaviour import BehaviourRunner
+        from cascadeflow.cascade.quality.sandbox import Sandbox
+
+        runner = BehaviourRunner(Sandbox.detect("agreement.execute"))
+    validators = {t.model: v for t in plan.tiers for v in (tier_validator(t, runner=runner),) if v is not None}
     return {
         "models": [t.model_config() for t in plan.tiers],
         "tier_order": plan.tier_order,

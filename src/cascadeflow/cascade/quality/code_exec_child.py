@@ -1,27 +1,30 @@
-"""Child process of :mod:`cascadeflow.cascade.quality.code_behaviour`: runs model-written Python, reports behaviour.
+"""Runs one model-written answer inside the sandbox and reports what it does (only the standard library).
 
-Executed by file path as ``python -I code_exec_child.py`` (isolated mode: no site-packages, no environment, no
-current directory on ``sys.path``), so it imports nothing from cascadeflow — only the standard library.
+:mod:`cascadeflow.cascade.quality.code_behaviour` runs this program with
+:class:`~cascadeflow.cascade.quality.sandbox.Sandbox`, once per answer (twice when other answers supplied
+inputs): the sandbox has already set the limits and dropped privileges; nothing here is a security boundary.
+The answer can rewrite this program's output, so the parent trusts the report only as this answer's claim about
+itself and compares answers itself.
 
-Protocol: one JSON object on stdin, ``{"codes": {key: source}, "max_inputs": int, "call_timeout_s": float}``
-(``max_inputs`` per source); one JSON line, the last line on stdout, ``{"inputs": [repr, ...],
-"harvested_by": [[key, ...], ...], "outputs": {key: [signature, ...] | null}}``.
+Protocol: a JSON object in the file named by ``sys.argv[1]``, ``{"code": source, "inputs": [repr, ...] | null,
+"max_inputs": int, "call_timeout_s": float, "max_input_chars": int, "max_signature_chars": int}``; one JSON
+line, the last line on stdout, ``{"entry": bool, "inputs": [repr, ...], "outputs": [signature, ...]}``.
 
-1. **Harvest inputs.** Each source's definitions run first; then its *entry* function (the top-level function
-   its own example code calls, else its last top-level function) is wrapped so that the rest of the module —
-   the "example usage" lines models like to add — records the positional arguments it is called with. Only
-   arguments that survive ``repr`` → ``ast.literal_eval`` (numbers, strings, lists, tuples, dicts, sets,
-   booleans, None) are kept, so every other source can be called with an exact copy.
-2. **Run.** Every source's entry function is called on every harvested input (a fresh copy each time);
-   the signature of one call is ``repr`` of its result, or ``error:<ExceptionType>``.
+1. **Harvest inputs.** The definitions run first; then the *entry* function (the top-level function the
+   answer's own example code calls, else its last top-level function) is wrapped so that the rest of the
+   module — the "example usage" lines models like to add — records the positional arguments it is called
+   with. Only arguments that survive ``repr`` → ``ast.literal_eval`` (numbers, strings, lists, tuples, dicts,
+   sets, booleans, None) are kept, so any other answer can be called with an exact copy.
+2. **Run.** The entry function is called on every input (``inputs`` when given, else its own first
+   ``max_inputs``), a fresh copy each time; the signature of one call is ``repr`` of its result (a sha256 of it
+   when longer than ``max_signature_chars``), or ``error:<ExceptionType>``.
 
-Each step runs under ``signal.alarm`` timeouts, with stdout silenced; ``input()`` finds a closed stdin.
+Each step runs under ``signal.alarm`` timeouts, with stdout silenced; ``input()`` finds stdin at end of file.
 """
 
 from __future__ import annotations
 
 import ast
-import contextlib
 import io
 import json
 import signal
@@ -54,12 +57,15 @@ def _entry_name(tree: ast.Module) -> str | None:
 
 
 def _timed(seconds: float, fn: Callable[[], Any]) -> Any:
+    # No contextlib here (nor hashlib until needed): every import is paid by every sandboxed run.
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return fn()
+        return fn()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr = saved
 
 
 def _load(source: str, call_timeout_s: float) -> tuple[Callable[..., Any] | None, list[str]]:
@@ -79,71 +85,54 @@ def _load(source: str, call_timeout_s: float) -> tuple[Callable[..., Any] | None
 
     def recorder(*args: Any, **kwargs: Any) -> Any:
         if not kwargs:
-            with contextlib.suppress(Exception):
+            try:
                 text = repr(args)
                 ast.literal_eval(text)
                 if text not in seen:
                     seen.append(text)
+            except Exception:
+                pass
         return function(*args, **kwargs)
 
     namespace[entry] = recorder
-    with contextlib.suppress(Exception, _Timeout):
+    try:  # noqa: SIM105 (contextlib costs every sandboxed run its import)
         _timed(call_timeout_s, lambda: exec(compile(examples, "<examples>", "exec"), namespace))
+    except (Exception, _Timeout):
+        pass
     return function, seen
 
 
-def _signature(function: Callable[..., Any], text: str, call_timeout_s: float) -> str:
+def _signature(function: Callable[..., Any], text: str, call_timeout_s: float, longest: int) -> str:
     try:
-        return repr(_timed(call_timeout_s, lambda: function(*ast.literal_eval(text))))
+        shown = repr(_timed(call_timeout_s, lambda: function(*ast.literal_eval(text))))
     except (Exception, _Timeout) as exc:
         return f"error:{type(exc).__name__}"
+    if len(shown) > longest:  # equal results still compare equal, and the report stays small
+        import hashlib
 
-
-def _limit(cpu_s: int, memory_mb: int) -> None:
-    """POSIX limits on this process, set before any answer runs (absent ``resource``: Windows, none)."""
-    try:
-        import resource
-    except ImportError:
-        return
-    megabyte = 1024 * 1024
-    for kind, value in ((resource.RLIMIT_CPU, cpu_s), (resource.RLIMIT_AS, memory_mb * megabyte),
-                        (resource.RLIMIT_FSIZE, megabyte), (resource.RLIMIT_NOFILE, 64)):
-        with contextlib.suppress(ValueError, OSError):
-            _, hard = resource.getrlimit(kind)
-            capped = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            # Soft and hard alike: the answer's code cannot raise its own limits back.
-            resource.setrlimit(kind, (capped, capped))
+        return "sha256:" + hashlib.sha256(shown.encode(errors="surrogatepass")).hexdigest()
+    return shown
 
 
 def main() -> None:
-    request = json.load(sys.stdin)
-    _limit(int(request.get("cpu_s", 20)), int(request.get("memory_mb", 1024)))
-    sys.stdin = io.StringIO("")  # input() in model code sees end of file, not our protocol
+    with open(sys.argv[1], encoding="utf-8") as file:
+        request = json.load(file)
     signal.signal(signal.SIGALRM, _alarm)
-    timeout = float(request.get("call_timeout_s", 1.0))
-    limit = int(request.get("max_inputs", 4))
-    functions: dict[str, Callable[..., Any] | None] = {}
-    inputs: list[str] = []
-    harvested_by: list[list[str]] = []
-    for key, source in request["codes"].items():
-        try:
-            function, seen = _load(source, timeout)
-        except (Exception, _Timeout):
-            function, seen = None, []
-        functions[key] = function
-        for text in seen[:limit]:
-            if text not in inputs:
-                inputs.append(text)
-                harvested_by.append([])
-            harvested_by[inputs.index(text)].append(key)
-    outputs = {
-        key: None if function is None else [_signature(function, text, timeout) for text in inputs]
-        for key, function in functions.items()
-    }
-    report = json.dumps({"inputs": inputs, "harvested_by": harvested_by, "outputs": outputs})
+    timeout = float(request["call_timeout_s"])
+    try:
+        function, seen = _load(request["code"], timeout)
+    except (Exception, _Timeout):
+        function, seen = None, []
+    given = request.get("inputs")
+    own = [text for text in seen if len(text) <= int(request["max_input_chars"])][: int(request["max_inputs"])]
+    inputs = own if given is None else [str(text) for text in given]
+    longest = int(request["max_signature_chars"])
+    outputs = [] if function is None else [_signature(function, text, timeout, longest) for text in inputs]
+    report = json.dumps({"entry": function is not None, "inputs": own, "outputs": outputs})
     real_stdout = sys.__stdout__
     if real_stdout is not None:
         real_stdout.write("\n" + report + "\n")
+        real_stdout.flush()
 
 
 if __name__ == "__main__":
