@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cascadeflow.cascade import calibrate
+from cascadeflow.calibrate import plan_search as calibrate
 from cascadeflow.cascade.plan_config import TierPlan, plan_agent_kwargs, plan_from_dict, read_plan, tier_validator
 from cascadeflow.cascade.quality import sandbox as sandbox_module
 from cascadeflow.cascade.quality.agreement import AgreementValidator
