@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
 from cascadeflow.cascade.quality.base import Validator
@@ -75,6 +75,25 @@ def _build_tiers(
     return sorted(tiers, key=lambda t: t.price.blended_per_1m)
 
 
+MIN_TIERS_FOR_CORROBORATION: Final = 3
+"""With two tiers an accepted draft must cost the cheap model only; from three on, a middle tier was asked for."""
+
+
+def _corroborate_by_default(tiers: list[Tier], rules: Validator) -> list[Tier]:
+    """With three or more tiers and no validator given, cheap tiers without their own validator keep a
+    checkable answer (an option, a final number) only when an earlier cheap draft agrees with it
+    (:mod:`~cascadeflow.cascade.quality.corroboration`); other answers are judged by the rules alone."""
+    if len(tiers) < MIN_TIERS_FOR_CORROBORATION:
+        return tiers
+    from dataclasses import replace
+
+    from cascadeflow.cascade.quality.corroboration import CorroborationValidator
+
+    judge = CorroborationValidator(rules)
+    last = len(tiers) - 1
+    return [replace(t, validator=judge) if i < last and t.validator is None else t for i, t in enumerate(tiers)]
+
+
 class CascadeAgent:
     """Routes each request through a cascade of models, cheapest first.
 
@@ -88,7 +107,9 @@ class CascadeAgent:
         start_tiers: complexity level → tier index to start at (negative counts from the top).
         providers: model name → ready provider instance (e.g. a fake in tests), bypassing the registry.
         registry: where provider names are looked up (default: the built-in presets).
-        validator: replaces the built-in composite validator for every tier.
+        validator: replaces the built-in composite validator for every tier. Without it, chains of three or more
+            tiers keep a checkable cheap answer (an option, a final number) only when an earlier cheap draft
+            agrees with it (:mod:`~cascadeflow.cascade.quality.corroboration`); two tiers use the rules alone.
         tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
         enable_streaming: ``run`` drives the providers' streaming API and reports each
             :class:`~cascadeflow.cascade.streaming.StreamEvent` to its ``on_event`` callback as it happens
@@ -141,6 +162,7 @@ class CascadeAgent:
             from cascadeflow.cascade.quality.composite import build_validator
 
             validator = build_validator(self.quality_config)
+            tiers = _corroborate_by_default(tiers, validator)
         if complexity_detector is None:
             from cascadeflow.cascade.complexity import ComplexityDetector
 

@@ -2,6 +2,7 @@
 
 Top-level keys: ``accuracy``, ``cost``, ``top_model_accuracy``, ``top_model_cost``, ``quality_ratio``,
 ``cost_ratio``, ``acceptance_rate`` (per tier: accepted / reached), ``answered_by``, ``top_rate``,
+``decision_auroc`` (the accept/escalate decisions themselves against draft correctness),
 ``by_dataset``, ``baselines`` and ``signals`` (per signal: ``apgr``, ``cpt50``, ``cpt80``, ``cost_at_95``,
 ``auroc``, ``auroc_per_tier``, ``curve``). The configured strategy's sweep metrics (signal ``config``) are
 repeated at the top level as ``apgr``, ``cpt50``, ``cpt80``, ``cost_at_95`` and ``auroc``: the numbers of the
@@ -57,10 +58,28 @@ def summarize_run(records: Sequence[RecordedPrompt], run: ReplayRun) -> dict[str
     out["acceptance_rate"] = {t: _r(kept[t] / reached[t] if reached[t] else None) for t in run.tiers}
     out["answered_by"] = {t: _r(sum(p.model_used == t for p in run.runs) / n) for t in run.tiers}
     out["top_rate"] = _r(reached[top] / n)
+    out["decision_auroc"] = decision_auroc(run, by_id)
     datasets = sorted({p.dataset for p in run.runs})
     if len(datasets) > 1:
         out["by_dataset"] = {d: _block([p for p in run.runs if p.dataset == d], by_id, top) for d in datasets}
     return out
+
+
+def decision_auroc(run: ReplayRun, by_id: Mapping[str, RecordedPrompt]) -> float | None:
+    """AUROC of the cascade's own accept/escalate *decisions* (accepted = 1) against whether each judged cheap
+    draft was correct, pooled over the tiers below the top: what an outside observer who sees only which
+    models were called can measure. For a yes/no decision it equals (TPR + TNR) / 2."""
+    from cascadeflow.bench.metrics import auroc
+
+    top = run.tiers[-1]
+    decisions: list[float] = []
+    labels: list[bool] = []
+    for prompt in run.runs:
+        for model, action, _ in prompt.steps:
+            if model != top and action in ("accept", "escalate"):
+                decisions.append(1.0 if action == "accept" else 0.0)
+                labels.append(bool(by_id[prompt.prompt_id].answers[model].correct))
+    return _r(auroc(decisions, labels), 4) if decisions else None
 
 
 def build_report(

@@ -36,7 +36,8 @@ def replay(
     config: Annotated[Path | None, typer.Option(help="cascade YAML (from `cascadeflow calibrate`)")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="write a markdown summary here")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="write the cost–quality curve (PNG) here")] = None,
-    strategy: Annotated[str, typer.Option(help="without --config: 'agreement' or 'rule'")] = "agreement",
+    strategy: Annotated[str, typer.Option(help="without --config: 'agreement', 'rule' or 'default' (the package's "
+                                          "default: CascadeAgent(models) with nothing else)")] = "agreement",
     threshold: Annotated[float | None, typer.Option(help="without --config: the acceptance threshold")] = None,
     title: Annotated[str | None, typer.Option(help="title of the report and plot")] = None,
     holdout: SplitOption = None,
@@ -53,7 +54,13 @@ def replay(
     from rich.progress import Progress, TaskID
 
     from cascadeflow.bench.plots import plot_report
-    from cascadeflow.bench.replay_run import load_split, run_benchmark, simple_plan
+    from cascadeflow.bench.replay_run import (
+        DEFAULT_STRATEGY,
+        default_agent_kwargs,
+        load_split,
+        run_benchmark,
+        simple_plan,
+    )
     from cascadeflow.bench.report import render_markdown, write_json
     from cascadeflow.cascade.plan_config import plan_agent_kwargs, read_plan
 
@@ -62,8 +69,12 @@ def replay(
         raise typer.BadParameter("give either --config or --models", param_hint="--config/--models")
     try:
         records = load_split(data, holdout, part, seed, exclude)
-        plan = read_plan(config) if config else simple_plan([m.strip() for m in (models or "").split(",")],
-                                                              strategy, threshold, execute_code=execute_code)
+        chain = [m.strip() for m in (models or "").split(",") if m.strip()]
+        if config is None and strategy == DEFAULT_STRATEGY:
+            agent_kwargs = default_agent_kwargs(chain)
+        else:
+            plan = read_plan(config) if config else simple_plan(chain, strategy, threshold, execute_code=execute_code)
+            agent_kwargs = plan_agent_kwargs(plan)
         meta = {"title": title or (config.stem if config else f"{strategy} cascade"), "data": [str(p) for p in data],
                 "config": str(config) if config else None, "split": None if holdout is None else
                 {"holdout": holdout, "part": part, "seed": seed}, "prompts_loaded": len(records)}
@@ -74,7 +85,7 @@ def replay(
                 tasks.setdefault(stage, bar.add_task(stage, total=total))
                 bar.update(tasks[stage], completed=done)
 
-            result = run_benchmark(records, plan_agent_kwargs(plan), concurrency=concurrency, probe=probe, meta=meta,
+            result = run_benchmark(records, agent_kwargs, concurrency=concurrency, probe=probe, meta=meta,
                                    execute_code=execute_code, progress=progress)
     except CascadeFlowError as exc:
         console.print(f"[red]error:[/] {exc}")

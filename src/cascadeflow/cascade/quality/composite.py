@@ -25,7 +25,9 @@ from cascadeflow.types import Completion, CompletionRequest
 PASSED_BY: Final = "composite"
 _ALL_PASSED: Final = ("all checks passed",)
 _NOTHING_APPLIED: Final = ("no check applied to this draft",)
-_DEFAULT_WEIGHT: Final = 1.0  # a check missing from CheckSettings.weights counts like relevance, the lightest
+_DEFAULT_WEIGHT: Final = 1.0
+"""A check missing from CheckSettings.weights and without a ``default_weight`` of its own counts like relevance,
+the lightest."""
 
 
 class CompositeValidator:
@@ -45,7 +47,8 @@ class CompositeValidator:
     ) -> None:
         self.settings = settings or CheckSettings()
         weights = self.settings.weights
-        enabled = [(name, check, float(weights.get(name, _DEFAULT_WEIGHT))) for name, check in checks]
+        enabled = [(name, check, float(weights.get(name, getattr(check, "default_weight", _DEFAULT_WEIGHT))))
+                   for name, check in checks]
         enabled = [item for item in enabled if item[2] > 0]
         self._names = tuple(name for name, _, _ in enabled)
         self._checks = tuple((check, weight) for _, check, weight in enabled)
