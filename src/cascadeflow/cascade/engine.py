@@ -161,6 +161,7 @@ class CascadeEngine:
             previous=previous,
             previous_models=previous_models,
             next_provider=None if following is None else following.provider,
+            provider=tier.provider,
         )
         validator = tier.validator or self.validator
         verdict = validator(request, draft, context)
