@@ -24,6 +24,7 @@ from cascadeflow.price_cache import PriceCache
 from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
+from cascadeflow.providers.wrapper import Layer, WrapperChain
 from cascadeflow.request_args import build_completion_request
 from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec
 from cascadeflow.validate import check_number
@@ -42,6 +43,7 @@ def _build_tiers(
     registry: ProviderRegistry,
     validators: Mapping[str, Validator],
     order: str = "price",
+    chain: WrapperChain | None = None,
 ) -> list[Tier]:
     if order not in TIER_ORDERS:
         raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
@@ -63,16 +65,31 @@ def _build_tiers(
         seen.add(config.name)
         provider = providers.get(config.name)
         if provider is None:
-            # Built providers get timeout, retry and a circuit breaker; injected instances are used as given.
-            from cascadeflow.resilience.provider import wrap_resilient
-
-            provider = wrap_resilient(registry.build(config), config)
+            provider = registry.build(config)
+        if chain is not None:  # every tier, built or passed in, goes through the same wrappers
+            provider = chain.wrap(provider, config)
         price = resolve_price(config, provider_is_free=registry.is_free(config.provider), catalogue=catalogue)
         tiers.append(Tier(config=config, provider=provider, price=price, validator=validators.get(config.name)))
     if order == "given":
         return tiers
     # Cheapest first; ties keep the order the user gave (e.g. two free local models: small, then large).
     return sorted(tiers, key=lambda t: t.price.blended_per_1m)
+
+
+def _wrapper_chain(resilience: bool | Layer, wrappers: Sequence[Layer]) -> WrapperChain:
+    if isinstance(wrappers, str) or not isinstance(wrappers, Sequence) or not all(callable(w) for w in wrappers):
+        raise ConfigError("wrappers", f"must be a list of layers (provider, config) -> provider, got {wrappers!r}")
+    if resilience is True:
+        from cascadeflow.resilience.provider import ResilienceLayer
+
+        first: tuple[Layer, ...] = (ResilienceLayer(),)
+    elif resilience is False:
+        first = ()
+    elif callable(resilience):
+        first = (resilience,)
+    else:
+        raise ConfigError("resilience", f"must be True, False or a layer, got {resilience!r}")
+    return WrapperChain((*first, *wrappers))
 
 
 class CascadeAgent:
@@ -86,7 +103,13 @@ class CascadeAgent:
         enable_cascade: ``False`` sends everything to the top tier (a baseline to compare against).
         max_escalations: cap on escalations per request (``None``: walk every tier).
         start_tiers: complexity level → tier index to start at (negative counts from the top).
-        providers: model name → ready provider instance (e.g. a fake in tests), bypassing the registry.
+        providers: model name → ready provider instance (e.g. a fake in tests), bypassing the registry. It
+            goes through the same wrapper chain as a built one (resilience first).
+        resilience: the chain's first layer: ``True`` (default) wraps every tier with its ``ModelConfig``'s
+            retries, time limits and a circuit breaker; a :class:`~cascadeflow.resilience.ResilienceLayer`
+            to inject sleep/clock; ``False`` for none (providers that already retry, or unit tests).
+        wrappers: more layers, applied after resilience in order (e.g. a response cache); each is
+            ``(provider, model_config) -> provider`` (see :mod:`cascadeflow.providers.wrapper`).
         registry: where provider names are looked up (default: the built-in presets).
         validator: replaces the built-in composite validator for every tier.
         tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
@@ -122,6 +145,8 @@ class CascadeAgent:
         domain_detector: DomainDetector | None = None,
         enable_streaming: bool = False,
         deadline_s: float | None = None,
+        resilience: bool | Layer = True,
+        wrappers: Sequence[Layer] = (),
         verbose: bool = False,
     ) -> None:
         for flag, value in (("enable_cascade", enable_cascade), ("enable_domain_routing", enable_domain_routing),
@@ -135,8 +160,9 @@ class CascadeAgent:
         self.deadline_s = deadline_s
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
+        self.chain = _wrapper_chain(resilience, wrappers)
         tiers = _build_tiers(models, {} if providers is None else providers, self.registry,
-                             {} if tier_validators is None else tier_validators, tier_order)
+                             {} if tier_validators is None else tier_validators, tier_order, self.chain)
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator
 

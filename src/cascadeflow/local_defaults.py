@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from cascadeflow.cascade.quality.verifier_scoring import ScoringSettings
     from cascadeflow.providers.local import ModelPool
 
+LOCAL_TIMEOUT_S = 900.0
+"""One local answer on CPU: 512 tokens of a 1.5B model on 2 cores take ~1-3 minutes (more on a busy machine, or
+while the model loads on first use), far beyond the 30 s a remote API call is given."""
+LOCAL_FIRST_TOKEN_TIMEOUT_S = 300.0
+"""A local stream's first token comes after the whole prompt is read (and, on first use, the model is loaded)."""
+
 DRAFTER = "qwen2.5-coder-0.5b"
 VERIFIER = "qwen2.5-coder-1.5b"
 DEFAULT_PAIR: tuple[str, ...] = (DRAFTER, VERIFIER)
@@ -42,6 +48,8 @@ def local_model_configs(
             name=_display_name(spec, taken),
             provider="local",
             cost=0.0,
+            timeout_s=LOCAL_TIMEOUT_S,
+            first_token_timeout_s=LOCAL_FIRST_TOKEN_TIMEOUT_S,
             options={"model": spec, "auto_install": auto_install, **options},
         )
         for spec in specs

@@ -13,7 +13,7 @@ _EXPORTS: dict[str, str] = {
     "BreakerConfig": "cascadeflow.resilience.breaker",
     "CircuitBreaker": "cascadeflow.resilience.breaker",
     "ResilientProvider": "cascadeflow.resilience.provider",
-    "ResilientScoringProvider": "cascadeflow.resilience.provider",
+    "ResilienceLayer": "cascadeflow.resilience.provider",
     "RetryPolicy": "cascadeflow.resilience.retry",
     "retry_call": "cascadeflow.resilience.retry",
     "wrap_resilient": "cascadeflow.resilience.provider",
@@ -22,8 +22,8 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "BreakerConfig",
     "CircuitBreaker",
+    "ResilienceLayer",
     "ResilientProvider",
-    "ResilientScoringProvider",
     "RetryPolicy",
     "retry_call",
     "wrap_resilient",
@@ -31,7 +31,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from cascadeflow.resilience.breaker import BreakerConfig, CircuitBreaker
-    from cascadeflow.resilience.provider import ResilientProvider, ResilientScoringProvider, wrap_resilient
+    from cascadeflow.resilience.provider import ResilienceLayer, ResilientProvider, wrap_resilient
     from cascadeflow.resilience.retry import RetryPolicy, retry_call
 
 
