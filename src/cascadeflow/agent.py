@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
+from cascadeflow.cascade.hooks import RunHooks
 from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.config import MAX_TIMEOUT_S, TIER_ORDERS, ModelConfig, QualityConfig
@@ -92,6 +93,12 @@ def _wrapper_chain(resilience: bool | Layer, wrappers: Sequence[Layer]) -> Wrapp
     return WrapperChain((*first, *wrappers))
 
 
+def _check_hooks(hooks: Sequence[RunHooks]) -> tuple[RunHooks, ...]:
+    if isinstance(hooks, str) or not isinstance(hooks, Sequence) or not all(isinstance(h, RunHooks) for h in hooks):
+        raise ConfigError("hooks", "must be a list of run hooks (on_call_start, on_call_end, on_decision)")
+    return tuple(hooks)
+
+
 class CascadeAgent:
     """Routes each request through a cascade of models, cheapest first.
 
@@ -110,6 +117,8 @@ class CascadeAgent:
             to inject sleep/clock; ``False`` for none (providers that already retry, or unit tests).
         wrappers: more layers, applied after resilience in order (e.g. a response cache); each is
             ``(provider, model_config) -> provider`` (see :mod:`cascadeflow.providers.wrapper`).
+        hooks: run hooks told about (and able to govern) every provider call of every run of this agent; see
+            :mod:`cascadeflow.cascade.hooks`. Hooks a governing layer activates for a run are added to these.
         registry: where provider names are looked up (default: the built-in presets).
         validator: replaces the built-in composite validator for every tier.
         tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
@@ -147,6 +156,7 @@ class CascadeAgent:
         deadline_s: float | None = None,
         resilience: bool | Layer = True,
         wrappers: Sequence[Layer] = (),
+        hooks: Sequence[RunHooks] = (),
         verbose: bool = False,
     ) -> None:
         for flag, value in (("enable_cascade", enable_cascade), ("enable_domain_routing", enable_domain_routing),
@@ -195,6 +205,7 @@ class CascadeAgent:
             options=options,
             routing=routing,
             domain_detector=domain_detector if enable_domain_routing else None,
+            hooks=_check_hooks(hooks),
         )
         self.enable_streaming = enable_streaming
         self.verbose = verbose

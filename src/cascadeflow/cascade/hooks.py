@@ -18,15 +18,14 @@ import contextvars
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
+from cascadeflow.cascade.result import CallKind, StepRecord
 from cascadeflow.types import CompletionRequest
 
 if TYPE_CHECKING:
-    from cascadeflow.cascade.result import StepRecord
     from cascadeflow.pricing import Price
 
-CallKind: TypeAlias = Literal["complete", "stream", "score", "shadow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +85,16 @@ CallDirective: TypeAlias = Proceed | SwitchTier
 
 @runtime_checkable
 class RunHooks(Protocol):
-    """What a governing layer implements. Raise a CascadeFlowError from ``on_call_start`` to stop the run."""
+    """What a governing layer implements. Raise a CascadeFlowError from ``on_call_start`` to stop the run.
 
-    def on_call_start(self, call: CallStart) -> CallDirective | None: ...
+    ``on_call_end`` gets the call's record, or None when the call was never made (a later hook stopped it): a
+    hook that reserved something for the call releases it then. ``on_decision`` sees every record that carries a
+    cascade decision (accept, escalate, final, fallback).
+    """
 
-    def on_call_end(self, call: CallStart, record: StepRecord) -> None: ...
+    async def on_call_start(self, call: CallStart) -> CallDirective | None: ...
+
+    async def on_call_end(self, call: CallStart, record: StepRecord | None) -> None: ...
 
     def on_decision(self, record: StepRecord) -> None: ...
 
