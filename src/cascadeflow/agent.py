@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     import logging
     from pathlib import Path
 
+    from cascadeflow.budget.tracker import CostTracker
     from cascadeflow.cascade.domain import DomainDetector
     from cascadeflow.cascade.streaming import StreamEvent
+    from cascadeflow.traffic.cache_layer import ResponseCache
 
 
 def _build_tiers(
@@ -77,7 +79,18 @@ def _build_tiers(
     return sorted(tiers, key=lambda t: t.price.blended_per_1m)
 
 
-def _wrapper_chain(resilience: bool | Layer, wrappers: Sequence[Layer]) -> WrapperChain:
+def _tracker_hooks(tracker: CostTracker | None) -> tuple[RunHooks, ...]:
+    if tracker is None:
+        return ()
+    from cascadeflow.budget.agent_hooks import TrackerHooks
+    from cascadeflow.budget.tracker import CostTracker
+
+    if not isinstance(tracker, CostTracker):
+        raise ConfigError("cost_tracker", f"must be a CostTracker, got {type(tracker).__name__}")
+    return (TrackerHooks(tracker),)
+
+
+def _wrapper_chain(resilience: bool | Layer, wrappers: Sequence[Layer], cache: ResponseCache | None) -> WrapperChain:
     if isinstance(wrappers, str) or not isinstance(wrappers, Sequence) or not all(callable(w) for w in wrappers):
         raise ConfigError("wrappers", f"must be a list of layers (provider, config) -> provider, got {wrappers!r}")
     if resilience is True:
@@ -90,6 +103,12 @@ def _wrapper_chain(resilience: bool | Layer, wrappers: Sequence[Layer]) -> Wrapp
         first = (resilience,)
     else:
         raise ConfigError("resilience", f"must be True, False or a layer, got {resilience!r}")
+    if cache is not None:
+        from cascadeflow.traffic.cache_layer import CacheLayer
+
+        if not callable(getattr(cache, "get_request", None)) or not callable(getattr(cache, "set_request", None)):
+            raise ConfigError("cache", f"must be a response cache (get_request/set_request), got {cache!r}")
+        first = (*first, CacheLayer(cache))
     return WrapperChain((*first, *wrappers))
 
 
@@ -119,6 +138,12 @@ class CascadeAgent:
             ``(provider, model_config) -> provider`` (see :mod:`cascadeflow.providers.wrapper`).
         hooks: run hooks told about (and able to govern) every provider call of every run of this agent; see
             :mod:`cascadeflow.cascade.hooks`. Hooks a governing layer activates for a run are added to these.
+        cost_tracker: a :class:`~cascadeflow.budget.CostTracker`: every call reserves its worst case for the run's
+            ``user_id`` (``run(..., user_id=...)``) before it is made and settles at its real cost after
+            (shrinking ``max_tokens`` to what is left, degrading to the cheapest tier, or raising
+            :class:`~cascadeflow.errors.BudgetExceededError`, as the tracker decides).
+        cache: a response cache (:class:`~cascadeflow.traffic.QueryCache`, :class:`~cascadeflow.traffic.RedisCache`):
+            exact repeats of a tier's call are answered from it, at no cost (``result.cached``).
         registry: where provider names are looked up (default: the built-in presets).
         validator: replaces the built-in composite validator for every tier.
         tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
@@ -157,6 +182,8 @@ class CascadeAgent:
         resilience: bool | Layer = True,
         wrappers: Sequence[Layer] = (),
         hooks: Sequence[RunHooks] = (),
+        cost_tracker: CostTracker | None = None,
+        cache: ResponseCache | None = None,
         verbose: bool = False,
     ) -> None:
         for flag, value in (("enable_cascade", enable_cascade), ("enable_domain_routing", enable_domain_routing),
@@ -170,7 +197,8 @@ class CascadeAgent:
         self.deadline_s = deadline_s
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
-        self.chain = _wrapper_chain(resilience, wrappers)
+        self.chain = _wrapper_chain(resilience, wrappers, cache)
+        self.cost_tracker = cost_tracker
         tiers = _build_tiers(models, {} if providers is None else providers, self.registry,
                              {} if tier_validators is None else tier_validators, tier_order, self.chain)
         if validator is None:
@@ -205,7 +233,7 @@ class CascadeAgent:
             options=options,
             routing=routing,
             domain_detector=domain_detector if enable_domain_routing else None,
-            hooks=_check_hooks(hooks),
+            hooks=_check_hooks(hooks) + _tracker_hooks(cost_tracker),
         )
         self.enable_streaming = enable_streaming
         self.verbose = verbose

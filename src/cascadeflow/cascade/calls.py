@@ -64,13 +64,15 @@ class CallGate:
     hooks: tuple[RunHooks, ...]
     tiers: tuple[TierInfo, ...]
     user_id: str | None = None
+    calls: int = 0
 
     async def begin(self, kind: CallKind, tier: int, request: CompletionRequest,
                     planned: Sequence[int] = ()) -> Begun:
         started_at, clock = time.time(), time.perf_counter()
         if not self.hooks:
             return Begun(kind, tier, request, started_at, clock)
-        call = CallStart(self.run_id, kind, tier, request, self.tiers, tuple(planned))
+        self.calls += 1
+        call = CallStart(self.run_id, f"{self.run_id}-{self.calls}", kind, tier, request, self.tiers, tuple(planned))
         switched: str | None = None
         asked: list[RunHooks] = []
         try:

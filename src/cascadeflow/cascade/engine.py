@@ -289,6 +289,7 @@ class CascadeEngine:
             verdict=verdict,
             finish_reason=completion.finish_reason,
             usage_estimated=completion.usage_estimated,
+            cached=completion.cached,
             **state.gate.stamp(begun),  # type: ignore[arg-type]
         )
 

@@ -45,6 +45,8 @@ class CallStart:
     """One provider call about to be made."""
 
     run_id: str
+    call_id: str
+    """Unique per call (``<run_id>-<n>``): a hook keys what it holds for the call by it."""
     kind: CallKind
     tier: int
     request: CompletionRequest

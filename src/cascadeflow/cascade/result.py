@@ -47,6 +47,8 @@ class StepRecord:
     run_id: str = ""
     started_at: float = 0.0
     user_id: str | None = None
+    cached: bool = False
+    """The answer came from a response cache: no model was called and it cost nothing."""
 
     @property
     def is_answer(self) -> bool:
@@ -81,6 +83,7 @@ class StepRecord:
             "run_id": self.run_id,
             "started_at": self.started_at,
             "user_id": self.user_id,
+            "cached": self.cached,
         }
 
 
@@ -119,6 +122,11 @@ class CascadeResult:
     def answers(self) -> tuple[StepRecord, ...]:
         """The records of tier answers (and failed attempts), without verify/shadow calls."""
         return tuple(s for s in self.steps if s.is_answer)
+
+    @property
+    def cached(self) -> bool:
+        """The final answer came from a response cache (it cost nothing)."""
+        return self.completion.cached
 
     @property
     def cascaded(self) -> bool:

@@ -64,6 +64,7 @@ async def _collect(
     calls: tuple[ToolCall, ...] = ()
     logprobs: list[TokenLogprob] | None = None
     cost: Decimal | None = None
+    cached = False
     chunks = stream_before_deadline(tier.provider.stream(request), request.deadline, model=tier.name,
                                     provider=tier.config.provider)
     async for chunk in chunks:
@@ -79,6 +80,7 @@ async def _collect(
             usage = chunk.usage
         if chunk.cost_usd is not None:
             cost = chunk.cost_usd
+        cached = cached or chunk.cached
         if chunk.finish_reason is not None:
             finish = chunk.finish_reason
     if finish is None:
@@ -95,6 +97,7 @@ async def _collect(
         logprobs=None if logprobs is None else tuple(logprobs),
         usage_estimated=estimated,
         cost_usd=cost,
+        cached=cached,
     )
 
 
