@@ -25,6 +25,7 @@ from cascadeflow.price_cache import PriceCache
 from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
+from cascadeflow.providers.resources import ProviderResources
 from cascadeflow.providers.wrapper import Layer, WrapperChain
 from cascadeflow.request_args import build_completion_request
 from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec
@@ -47,6 +48,7 @@ def _build_tiers(
     validators: Mapping[str, Validator],
     order: str = "price",
     chain: WrapperChain | None = None,
+    resources: ProviderResources | None = None,
 ) -> list[Tier]:
     if order not in TIER_ORDERS:
         raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
@@ -68,7 +70,7 @@ def _build_tiers(
         seen.add(config.name)
         provider = providers.get(config.name)
         if provider is None:
-            provider = registry.build(config)
+            provider = registry.build(config, resources)
         if chain is not None:  # every tier, built or passed in, goes through the same wrappers
             provider = chain.wrap(provider, config)
         price = resolve_price(config, provider_is_free=registry.is_free(config.provider), catalogue=catalogue)
@@ -144,6 +146,9 @@ class CascadeAgent:
             :class:`~cascadeflow.errors.BudgetExceededError`, as the tracker decides).
         cache: a response cache (:class:`~cascadeflow.traffic.QueryCache`, :class:`~cascadeflow.traffic.RedisCache`):
             exact repeats of a tier's call are answered from it, at no cost (``result.cached``).
+        resources: what the providers this agent builds share (e.g. the pool of loaded local models); pass the
+            same object to several agents to load each model once. Created (and closed by :meth:`aclose`) if
+            not given.
         registry: where provider names are looked up (default: the built-in presets).
         validator: replaces the built-in composite validator for every tier.
         tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
@@ -184,6 +189,7 @@ class CascadeAgent:
         hooks: Sequence[RunHooks] = (),
         cost_tracker: CostTracker | None = None,
         cache: ResponseCache | None = None,
+        resources: ProviderResources | None = None,
         verbose: bool = False,
     ) -> None:
         for flag, value in (("enable_cascade", enable_cascade), ("enable_domain_routing", enable_domain_routing),
@@ -197,10 +203,12 @@ class CascadeAgent:
         self.deadline_s = deadline_s
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
+        self.resources = resources or ProviderResources()
         self.chain = _wrapper_chain(resilience, wrappers, cache)
         self.cost_tracker = cost_tracker
         tiers = _build_tiers(models, {} if providers is None else providers, self.registry,
-                             {} if tier_validators is None else tier_validators, tier_order, self.chain)
+                             {} if tier_validators is None else tier_validators, tier_order, self.chain,
+                             self.resources)
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator
 
@@ -356,9 +364,10 @@ class CascadeAgent:
         return stream_cascade(self.engine, self.build_request(query, **kwargs), buffered=buffered)
 
     async def aclose(self) -> None:
-        """Close every provider's connections."""
+        """Close every provider's connections, then free the shared resources this agent created."""
         for tier in self.engine.tiers:
             await tier.provider.aclose()
+        await self.resources.aclose()
 
     async def __aenter__(self) -> CascadeAgent:
         return self

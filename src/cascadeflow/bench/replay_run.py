@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from cascadeflow.bench.baselines import baselines
@@ -26,7 +27,7 @@ def _silent(stage: str, done: int, total: int) -> None:
     return None
 
 
-STRATEGY_DEFAULT_THRESHOLD: Final = {"agreement": 1.0, "rule": 0.7}
+STRATEGY_DEFAULT_THRESHOLD: Final = MappingProxyType({"agreement": 1.0, "rule": 0.7})
 """agreement 1.0: accept only when every earlier draft agrees; rule 0.7: QualityConfig.for_cascade()."""
 
 

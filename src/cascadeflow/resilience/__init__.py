@@ -7,9 +7,11 @@ Names load lazily (PEP 562): importing the breaker alone does not pull in tenaci
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS: dict[str, str] = {
+_EXPORTS: Mapping[str, str] = MappingProxyType({
     "BreakerConfig": "cascadeflow.resilience.breaker",
     "CircuitBreaker": "cascadeflow.resilience.breaker",
     "ResilientProvider": "cascadeflow.resilience.provider",
@@ -17,7 +19,7 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "cascadeflow.resilience.retry",
     "retry_call": "cascadeflow.resilience.retry",
     "wrap_resilient": "cascadeflow.resilience.provider",
-}
+})
 
 __all__ = [
     "BreakerConfig",

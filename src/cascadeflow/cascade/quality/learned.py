@@ -16,6 +16,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from cascadeflow.cascade.quality.agreement import (
@@ -50,10 +51,10 @@ _MAX_EXPONENT: Final = 64
 """Worked answers never need a bigger power; a larger one is refused rather than computed (no DoS)."""
 _REL_TOLERANCE: Final = 1e-4
 """Worked answers round intermediate results; a relative error below this counts as correct arithmetic."""
-_OPERATORS: Final[dict[type, Callable[[Any, Any], Any]]] = {
+_OPERATORS: Final[Mapping[type, Callable[[Any, Any], Any]]] = MappingProxyType({
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
-}
+})
 
 
 # ------------------------------------------------------------------------------------------ features
