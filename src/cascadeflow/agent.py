@@ -250,10 +250,13 @@ class CascadeAgent:
     @classmethod
     def from_config(cls, path: str | Path, **overrides: Any) -> CascadeAgent:
         """Build from a cascade YAML file (tiers, per-tier strategy and threshold), e.g. one written by
-        ``cascadeflow calibrate``; keyword arguments override the file (e.g. ``providers=`` in tests)."""
+        ``cascadeflow calibrate``; keyword arguments override the file (e.g. ``providers=`` in tests).
+        ``strategies=`` a :class:`~cascadeflow.cascade.strategies.StrategyRegistry` with your own strategies;
+        ``quality_config=`` also configures strategies that build on the composite checks (``learned``)."""
         from cascadeflow.cascade.plan_config import load_cascade_config
 
-        kwargs = load_cascade_config(path)
+        strategies = overrides.pop("strategies", None)
+        kwargs = load_cascade_config(path, quality=overrides.get("quality_config"), strategies=strategies)
         kwargs.update(overrides)
         return cls(**kwargs)
 

@@ -55,7 +55,7 @@ def simple_plan(
     for i, m in enumerate(models[:-1]):
         if strategy == "agreement":
             tiers.append(TierPlan(m, "collect" if i == 0 else "agreement", None if i == 0 else t, base,
-                                  agreement={} if i == 0 else spec))
+                                  params={} if i == 0 else {"agreement": spec}))
         else:
             tiers.append(TierPlan(m, "rule", t, base))
     return CascadePlan((*tiers, TierPlan(models[-1], "rule", None, base)))
