@@ -16,7 +16,7 @@ from cascadeflow.cascade.quality.composite import build_validator
 from cascadeflow.cascade.quality.verifier_scoring import ScoringVerifier
 from cascadeflow.cascade.result import StepRecord
 from cascadeflow.errors import BudgetExceededError, ProviderUnavailableError
-from cascadeflow.types import CompletionRequest, Message, TokenLogprob
+from cascadeflow.types import Completion, CompletionRequest, Message, TokenLogprob
 
 SKY = "Why is the sky blue?"
 GOOD = "The sky is blue because air molecules scatter blue sunlight the most (Rayleigh scattering)."
@@ -30,6 +30,7 @@ class Recorder:
         self.starts: list[CallStart] = []
         self.ends: list[tuple[CallStart, StepRecord | None]] = []
         self.decisions: list[StepRecord] = []
+        self.answers: list[Completion] = []
         self.directive = directive
         self.stop_at = stop_at
 
@@ -41,6 +42,10 @@ class Recorder:
 
     async def on_call_end(self, call: CallStart, record: StepRecord | None) -> None:
         self.ends.append((call, record))
+
+    def on_answer(self, call: CallStart, completion: Completion) -> Completion | None:
+        self.answers.append(completion)
+        return None
 
     def on_decision(self, record: StepRecord) -> None:
         self.decisions.append(record)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from cascadeflow.budget.reservation import Reservation
     from cascadeflow.budget.tracker import CostTracker
     from cascadeflow.cascade.result import StepRecord
-    from cascadeflow.types import CompletionRequest
+    from cascadeflow.types import Completion, CompletionRequest
 
 DEFAULT_MAX_TOKENS = 4096
 """What a call without ``max_tokens`` is reserved for: a long answer of most chat models. When the budget has less
@@ -80,6 +80,9 @@ class TrackerHooks:
             return
         await self.tracker.acommit(held, record.cost, input_tokens=record.usage.input_tokens,
                                    output_tokens=record.usage.output_tokens, model=record.model)
+
+    def on_answer(self, call: CallStart, completion: Completion) -> Completion | None:
+        return None
 
     def on_decision(self, record: StepRecord) -> None:
         return None

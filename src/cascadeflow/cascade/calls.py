@@ -22,7 +22,7 @@ from cascadeflow.cascade.hooks import CallStart, Proceed, RunHooks, SwitchTier, 
 from cascadeflow.cascade.result import Action, CallKind, StepRecord
 from cascadeflow.errors import ProviderError
 from cascadeflow.providers.wrapper import WrapperProvider
-from cascadeflow.types import CompletionRequest, Message, TokenLogprob, Usage
+from cascadeflow.types import Completion, CompletionRequest, Message, TokenLogprob, Usage
 
 if TYPE_CHECKING:
     from cascadeflow.pricing import Price
@@ -50,7 +50,9 @@ class Begun:
     """``time.perf_counter()`` at the start, for the call's latency."""
     call: CallStart | None = None
     switched: str | None = None
-    """Why a hook moved the call to another tier (then its answer is final), or None."""
+    """Why a hook moved the call to another tier, or None."""
+    final: bool = False
+    """A hook's switch ended the cascade here (its answer is final)."""
 
     def latency_ms(self) -> float:
         return (time.perf_counter() - self.clock) * 1000.0
@@ -64,7 +66,9 @@ class CallGate:
     hooks: tuple[RunHooks, ...]
     tiers: tuple[TierInfo, ...]
     user_id: str | None = None
+    complexity: str = ""
     calls: int = 0
+    answers: int = 0
 
     async def begin(self, kind: CallKind, tier: int, request: CompletionRequest,
                     planned: Sequence[int] = ()) -> Begun:
@@ -72,8 +76,13 @@ class CallGate:
         if not self.hooks:
             return Begun(kind, tier, request, started_at, clock)
         self.calls += 1
-        call = CallStart(self.run_id, f"{self.run_id}-{self.calls}", kind, tier, request, self.tiers, tuple(planned))
+        position = self.answers if kind in ("complete", "stream") else self.calls - 1
+        if kind in ("complete", "stream"):
+            self.answers += 1
+        call = CallStart(self.run_id, f"{self.run_id}-{self.calls}", kind, tier, request, self.tiers, tuple(planned),
+                         self.complexity, position)
         switched: str | None = None
+        final = False
         asked: list[RunHooks] = []
         try:
             for hook in self.hooks:
@@ -81,14 +90,23 @@ class CallGate:
                 directive = await hook.on_call_start(call)
                 if isinstance(directive, SwitchTier) and kind in ("complete", "stream") and directive.tier != tier:
                     call = replace(call, tier=directive.tier, request=directive.request)
-                    switched = directive.reason
+                    switched, final = directive.reason, final or directive.final
                 elif isinstance(directive, Proceed | SwitchTier):
                     call = replace(call, request=directive.request)
         except BaseException:
             for hook in asked[:-1]:  # the ones that let it through may hold something for it (a reservation)
                 await hook.on_call_end(call, None)
             raise
-        return Begun(kind, call.tier, call.request, started_at, clock, call, switched)
+        return Begun(kind, call.tier, call.request, started_at, clock, call, switched, final)
+
+    def answered(self, begun: Begun, completion: Completion) -> Completion:
+        """Let every hook see (and possibly change) a tier's answer before it is judged."""
+        if begun.call is not None:
+            for hook in self.hooks:
+                changed = hook.on_answer(begun.call, completion)
+                if changed is not None:
+                    completion = changed
+        return completion
 
     async def end(self, begun: Begun, record: StepRecord | None) -> None:
         if begun.call is not None:

@@ -114,7 +114,7 @@ class CascadeEngine:
         self.tiers = tuple(tiers)
         self.hooks = tuple(hooks)
         self.tier_infos = tuple(
-            TierInfo(i, t.name, t.config.provider, t.price, dict(t.config.metadata)) for i, t in enumerate(self.tiers)
+            TierInfo(i, t.name, t.config.provider, t.price, t.config) for i, t in enumerate(self.tiers)
         )
         self.validator = validator
         self.quality = quality
@@ -180,12 +180,18 @@ class CascadeEngine:
         domain = None if self.domain_detector is None else self.domain_detector.detect(request.query)
         plan = self.plan(detected.level, None if domain is None else domain.domain)
         user = request.metadata.get("user_id")
-        gate = CallGate(new_run_id(), all_hooks(self.hooks), self.tier_infos, None if user is None else str(user))
+        gate = CallGate(new_run_id(), all_hooks(self.hooks), self.tier_infos, None if user is None else str(user),
+                        detected.level)
         return RunState(request=request, detected=detected, plan=plan, started=started, domain=domain, gate=gate)
 
     async def begin(self, state: RunState, position: int, kind: CallKind) -> Begun:
-        """Ask the run's hooks about the call planned at ``position`` (they may change its request or tier)."""
-        return await state.gate.begin(kind, state.plan[position], state.request, state.plan[position:])
+        """Ask the run's hooks about the call planned at ``position`` (they may change its request or tier). A
+        switch that is not final re-plans the rest of the run: the planned tiers above the new one."""
+        begun = await state.gate.begin(kind, state.plan[position], state.request, state.plan[position:])
+        if begun.switched is not None and not begun.final:
+            rest = tuple(i for i in state.plan[position + 1:] if i > begun.tier)
+            state.plan = (*state.plan[:position], begun.tier, *rest)
+        return begun
 
     async def run(self, request: CompletionRequest) -> CascadeResult:
         state = self.start(request)
@@ -195,7 +201,7 @@ class CascadeEngine:
             try:
                 answer = await before_deadline(partial(tier.provider.complete, begun.request), request.deadline,
                                                model=tier.name, provider=tier.config.provider)
-                completion = check_not_empty(answer, tier)
+                completion = check_not_empty(state.gate.answered(begun, answer), tier)
             except ProviderError as exc:
                 await self.record_failure(state, position, exc, begun)
                 continue
@@ -239,7 +245,7 @@ class CascadeEngine:
         index = begun.tier
         tier = self.tiers[index]
         level = state.detected.level
-        is_final = begun.switched is not None or position == len(state.plan) - 1 or (
+        is_final = begun.final or position == len(state.plan) - 1 or (
             self.options.max_escalations is not None and state.escalations >= self.options.max_escalations
         )
         following = None if is_final or position + 1 >= len(state.plan) else state.plan[position + 1]
@@ -248,7 +254,7 @@ class CascadeEngine:
             accepted = verdict.passed and not is_final
             if accepted:
                 reason = self._accept_reason(tier, verdict, level)
-            elif begun.switched is not None:
+            elif begun.final and begun.switched is not None:
                 reason = f"{tier.name} answered the {level} query instead of the planned tier ({begun.switched})."
             else:
                 reason = self._final_reason(tier, level, is_last=index == len(self.tiers) - 1)

@@ -15,15 +15,16 @@ cascadeflow.run(): ...``). Context variables keep concurrent runs in asyncio tas
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 from cascadeflow.cascade.result import CallKind, StepRecord
-from cascadeflow.types import CompletionRequest
+from cascadeflow.types import Completion, CompletionRequest
 
 if TYPE_CHECKING:
+    from cascadeflow.config import ModelConfig
     from cascadeflow.pricing import Price
 
 
@@ -36,8 +37,12 @@ class TierInfo:
     model: str
     provider: str
     price: Price
-    metadata: dict[str, object] = field(default_factory=dict)
-    """The tier's ``ModelConfig.metadata`` (regions, data-processing terms, ...), for compliance rules."""
+    config: ModelConfig
+
+    @property
+    def metadata(self) -> Mapping[str, object]:
+        """The tier's ``ModelConfig.metadata`` (regions, data-processing terms, ...), for compliance rules."""
+        return self.config.metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +58,11 @@ class CallStart:
     tiers: tuple[TierInfo, ...]
     """Every tier of the cascade (``tiers[tier]`` is this call's), so a hook can propose another one."""
     planned: tuple[int, ...] = ()
-    """The tiers this run may still try after this one, in order."""
+    """The tiers this run may still try (this one first), in order."""
+    complexity: str = ""
+    """The run's detected complexity level."""
+    position: int = 0
+    """How many calls of this kind the run made before this one (0: the run's first answer)."""
 
     @property
     def info(self) -> TierInfo:
@@ -75,11 +84,17 @@ class Proceed:
 
 @dataclass(frozen=True, slots=True)
 class SwitchTier:
-    """Make the call on tier ``tier`` instead (e.g. a cheaper one the remaining budget can pay for)."""
+    """Make the call on tier ``tier`` instead.
+
+    ``final=True`` (e.g. a cheaper tier the remaining budget can pay for): its answer ends the run, since
+    escalating would undo the choice. ``final=False`` (e.g. a start tier chosen by KPI weights): the cascade goes
+    on from there, to the planned tiers above it.
+    """
 
     tier: int
     request: CompletionRequest
     reason: str
+    final: bool = True
 
 
 CallDirective: TypeAlias = Proceed | SwitchTier
@@ -97,6 +112,11 @@ class RunHooks(Protocol):
     async def on_call_start(self, call: CallStart) -> CallDirective | None: ...
 
     async def on_call_end(self, call: CallStart, record: StepRecord | None) -> None: ...
+
+    def on_answer(self, call: CallStart, completion: Completion) -> Completion | None:
+        """See a tier's answer before it is judged or shown; return a changed one (e.g. tool calls over a cap
+        removed) or None to keep it."""
+        ...
 
     def on_decision(self, record: StepRecord) -> None: ...
 

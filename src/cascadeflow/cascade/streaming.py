@@ -110,12 +110,12 @@ async def stream_cascade(
         begun = await engine.begin(state, position, "stream")
         index = begun.tier
         tier = engine.tiers[index]
-        is_last = position == len(state.plan) - 1 or begun.switched is not None
+        is_last = position == len(state.plan) - 1 or begun.final
         completion: Completion | None = None
         try:
             async for item in _collect(tier, index, begun.request, show=not buffered, is_draft=not is_last):
                 if isinstance(item, Completion):
-                    completion = check_not_empty(item, tier)
+                    completion = check_not_empty(state.gate.answered(begun, item), tier)
                 else:
                     yield item
         except ProviderError as exc:
