@@ -37,6 +37,7 @@ def three_tiers(*scripts: list[object]) -> tuple[CascadeAgent, list[ScriptedProv
         models=[ModelConfig(name=n, provider="fake", cost=c) for n, c in zip(names, costs, strict=True)],
         providers={f.model: f for f in fakes},
         quality_config=QualityConfig.for_cascade(),
+        resilience=False,  # cascade logic only: retries are tests/resilience's subject
     )
     return agent, fakes
 

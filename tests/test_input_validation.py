@@ -12,6 +12,7 @@ import pytest
 from cascadeflow import CascadeAgent, ConfigError, FunctionProvider, ModelConfig, QualityConfig
 from cascadeflow.config import MAX_RETRIES, MAX_TIMEOUT_S, CheckSettings
 from cascadeflow.providers.openai_compatible import build_chat_body
+from cascadeflow.providers.wrapper import unwrap
 from cascadeflow.types import CompletionRequest
 
 NAN, INF = math.nan, math.inf
@@ -97,7 +98,7 @@ async def test_a_stop_string_is_one_stop_sequence_not_its_characters() -> None:
     assert request.stop == ("END",)
     assert build_chat_body(request, "m")["stop"] == ["END"]
     result = await subject.run("What color is the sky?", stop="END")
-    seen = subject.engine.tiers[0].provider
+    seen = unwrap(subject.engine.tiers[0].provider)
     assert isinstance(seen, FunctionProvider) and seen.calls[0].stop == ("END",) and result.content
 
 

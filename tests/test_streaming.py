@@ -22,6 +22,7 @@ def two_tiers(small: list[object], large: list[object], **kw: object) -> Cascade
             "small": ScriptedProvider(small, model="small"),  # type: ignore[arg-type]
             "large": ScriptedProvider(large, model="large"),  # type: ignore[arg-type]
         },
+        resilience=False,  # cascade logic only: retries are tests/resilience's subject
         **kw,  # type: ignore[arg-type]
     )
 

@@ -8,11 +8,13 @@ Public names are loaded lazily (PEP 562) so ``import cascadeflow`` stays cheap; 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_EXPORTS: dict[str, str] = {
+_EXPORTS: Mapping[str, str] = MappingProxyType({
     "AllTiersFailedError": "cascadeflow.errors",
     "AuthenticationError": "cascadeflow.errors",
     "BadRequestError": "cascadeflow.errors",
@@ -49,7 +51,7 @@ _EXPORTS: dict[str, str] = {
     "ValidationContext": "cascadeflow.cascade.quality.base",
     "Verdict": "cascadeflow.cascade.quality.base",
     "local_agent": "cascadeflow.local_defaults",
-}
+})
 
 __all__ = [
     "AllTiersFailedError",

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
+from cascadeflow.cascade.hooks import RunHooks
 from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.config import MAX_TIMEOUT_S, TIER_ORDERS, ModelConfig, QualityConfig
@@ -24,6 +25,8 @@ from cascadeflow.price_cache import PriceCache
 from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
+from cascadeflow.providers.resources import ProviderResources
+from cascadeflow.providers.wrapper import Layer, WrapperChain
 from cascadeflow.request_args import build_completion_request
 from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec
 from cascadeflow.validate import check_number
@@ -32,8 +35,10 @@ if TYPE_CHECKING:
     import logging
     from pathlib import Path
 
+    from cascadeflow.budget.tracker import CostTracker
     from cascadeflow.cascade.domain import DomainDetector
     from cascadeflow.cascade.streaming import StreamEvent
+    from cascadeflow.traffic.cache_layer import ResponseCache
 
 
 def _build_tiers(
@@ -42,6 +47,8 @@ def _build_tiers(
     registry: ProviderRegistry,
     validators: Mapping[str, Validator],
     order: str = "price",
+    chain: WrapperChain | None = None,
+    resources: ProviderResources | None = None,
 ) -> list[Tier]:
     if order not in TIER_ORDERS:
         raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
@@ -63,10 +70,9 @@ def _build_tiers(
         seen.add(config.name)
         provider = providers.get(config.name)
         if provider is None:
-            # Built providers get timeout, retry and a circuit breaker; injected instances are used as given.
-            from cascadeflow.resilience.provider import wrap_resilient
-
-            provider = wrap_resilient(registry.build(config), config)
+            provider = registry.build(config, resources)
+        if chain is not None:  # every tier, built or passed in, goes through the same wrappers
+            provider = chain.wrap(provider, config)
         price = resolve_price(config, provider_is_free=registry.is_free(config.provider), catalogue=catalogue)
         tiers.append(Tier(config=config, provider=provider, price=price, validator=validators.get(config.name)))
     if order == "given":
@@ -94,6 +100,45 @@ def _corroborate_by_default(tiers: list[Tier], rules: Validator) -> list[Tier]:
     return [replace(t, validator=judge) if i < last and t.validator is None else t for i, t in enumerate(tiers)]
 
 
+def _tracker_hooks(tracker: CostTracker | None) -> tuple[RunHooks, ...]:
+    if tracker is None:
+        return ()
+    from cascadeflow.budget.agent_hooks import TrackerHooks
+    from cascadeflow.budget.tracker import CostTracker
+
+    if not isinstance(tracker, CostTracker):
+        raise ConfigError("cost_tracker", f"must be a CostTracker, got {type(tracker).__name__}")
+    return (TrackerHooks(tracker),)
+
+
+def _wrapper_chain(resilience: bool | Layer, wrappers: Sequence[Layer], cache: ResponseCache | None) -> WrapperChain:
+    if isinstance(wrappers, str) or not isinstance(wrappers, Sequence) or not all(callable(w) for w in wrappers):
+        raise ConfigError("wrappers", f"must be a list of layers (provider, config) -> provider, got {wrappers!r}")
+    if resilience is True:
+        from cascadeflow.resilience.provider import ResilienceLayer
+
+        first: tuple[Layer, ...] = (ResilienceLayer(),)
+    elif resilience is False:
+        first = ()
+    elif callable(resilience):
+        first = (resilience,)
+    else:
+        raise ConfigError("resilience", f"must be True, False or a layer, got {resilience!r}")
+    if cache is not None:
+        from cascadeflow.traffic.cache_layer import CacheLayer
+
+        if not callable(getattr(cache, "get_request", None)) or not callable(getattr(cache, "set_request", None)):
+            raise ConfigError("cache", f"must be a response cache (get_request/set_request), got {cache!r}")
+        first = (*first, CacheLayer(cache))
+    return WrapperChain((*first, *wrappers))
+
+
+def _check_hooks(hooks: Sequence[RunHooks]) -> tuple[RunHooks, ...]:
+    if isinstance(hooks, str) or not isinstance(hooks, Sequence) or not all(isinstance(h, RunHooks) for h in hooks):
+        raise ConfigError("hooks", "must be a list of run hooks (on_call_start, on_call_end, on_decision)")
+    return tuple(hooks)
+
+
 class CascadeAgent:
     """Routes each request through a cascade of models, cheapest first.
 
@@ -105,7 +150,24 @@ class CascadeAgent:
         enable_cascade: ``False`` sends everything to the top tier (a baseline to compare against).
         max_escalations: cap on escalations per request (``None``: walk every tier).
         start_tiers: complexity level → tier index to start at (negative counts from the top).
-        providers: model name → ready provider instance (e.g. a fake in tests), bypassing the registry.
+        providers: model name → ready provider instance (e.g. a fake in tests), bypassing the registry. It
+            goes through the same wrapper chain as a built one (resilience first).
+        resilience: the chain's first layer: ``True`` (default) wraps every tier with its ``ModelConfig``'s
+            retries, time limits and a circuit breaker; a :class:`~cascadeflow.resilience.ResilienceLayer`
+            to inject sleep/clock; ``False`` for none (providers that already retry, or unit tests).
+        wrappers: more layers, applied after resilience in order (e.g. a response cache); each is
+            ``(provider, model_config) -> provider`` (see :mod:`cascadeflow.providers.wrapper`).
+        hooks: run hooks told about (and able to govern) every provider call of every run of this agent; see
+            :mod:`cascadeflow.cascade.hooks`. Hooks a governing layer activates for a run are added to these.
+        cost_tracker: a :class:`~cascadeflow.budget.CostTracker`: every call reserves its worst case for the run's
+            ``user_id`` (``run(..., user_id=...)``) before it is made and settles at its real cost after
+            (shrinking ``max_tokens`` to what is left, degrading to the cheapest tier, or raising
+            :class:`~cascadeflow.errors.BudgetExceededError`, as the tracker decides).
+        cache: a response cache (:class:`~cascadeflow.traffic.QueryCache`, :class:`~cascadeflow.traffic.RedisCache`):
+            exact repeats of a tier's call are answered from it, at no cost (``result.cached``).
+        resources: what the providers this agent builds share (e.g. the pool of loaded local models); pass the
+            same object to several agents to load each model once. Created (and closed by :meth:`aclose`) if
+            not given.
         registry: where provider names are looked up (default: the built-in presets).
         validator: replaces the built-in composite validator for every tier. Without it, chains of three or more
             tiers keep a checkable cheap answer (an option, a final number) only when an earlier cheap draft
@@ -143,6 +205,12 @@ class CascadeAgent:
         domain_detector: DomainDetector | None = None,
         enable_streaming: bool = False,
         deadline_s: float | None = None,
+        resilience: bool | Layer = True,
+        wrappers: Sequence[Layer] = (),
+        hooks: Sequence[RunHooks] = (),
+        cost_tracker: CostTracker | None = None,
+        cache: ResponseCache | None = None,
+        resources: ProviderResources | None = None,
         verbose: bool = False,
     ) -> None:
         for flag, value in (("enable_cascade", enable_cascade), ("enable_domain_routing", enable_domain_routing),
@@ -156,8 +224,12 @@ class CascadeAgent:
         self.deadline_s = deadline_s
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
+        self.resources = resources or ProviderResources()
+        self.chain = _wrapper_chain(resilience, wrappers, cache)
+        self.cost_tracker = cost_tracker
         tiers = _build_tiers(models, {} if providers is None else providers, self.registry,
-                             {} if tier_validators is None else tier_validators, tier_order)
+                             {} if tier_validators is None else tier_validators, tier_order, self.chain,
+                             self.resources)
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator
 
@@ -191,6 +263,7 @@ class CascadeAgent:
             options=options,
             routing=routing,
             domain_detector=domain_detector if enable_domain_routing else None,
+            hooks=_check_hooks(hooks) + _tracker_hooks(cost_tracker),
         )
         self.enable_streaming = enable_streaming
         self.verbose = verbose
@@ -199,10 +272,13 @@ class CascadeAgent:
     @classmethod
     def from_config(cls, path: str | Path, **overrides: Any) -> CascadeAgent:
         """Build from a cascade YAML file (tiers, per-tier strategy and threshold), e.g. one written by
-        ``cascadeflow calibrate``; keyword arguments override the file (e.g. ``providers=`` in tests)."""
+        ``cascadeflow calibrate``; keyword arguments override the file (e.g. ``providers=`` in tests).
+        ``strategies=`` a :class:`~cascadeflow.cascade.strategies.StrategyRegistry` with your own strategies;
+        ``quality_config=`` also configures strategies that build on the composite checks (``learned``)."""
         from cascadeflow.cascade.plan_config import load_cascade_config
 
-        kwargs = load_cascade_config(path)
+        strategies = overrides.pop("strategies", None)
+        kwargs = load_cascade_config(path, quality=overrides.get("quality_config"), strategies=strategies)
         kwargs.update(overrides)
         return cls(**kwargs)
 
@@ -313,9 +389,10 @@ class CascadeAgent:
         return stream_cascade(self.engine, self.build_request(query, **kwargs), buffered=buffered)
 
     async def aclose(self) -> None:
-        """Close every provider's connections."""
+        """Close every provider's connections, then free the shared resources this agent created."""
         for tier in self.engine.tiers:
             await tier.provider.aclose()
+        await self.resources.aclose()
 
     async def __aenter__(self) -> CascadeAgent:
         return self

@@ -97,6 +97,9 @@ class ModelConfig:
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     first_token_timeout_s: float = DEFAULT_FIRST_TOKEN_TIMEOUT_S
     deadline_s: float | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Facts about the model for governance rules, e.g. ``{"region": "eu", "data_retention": "none"}``
+    (compliance packs read them to decide which models may see which data)."""
 
     def __post_init__(self) -> None:
         _check_text("ModelConfig.name", self.name)
@@ -128,6 +131,9 @@ class ModelConfig:
             raise ConfigError("ModelConfig.domains", f"must be a list of strings, got {self.domains!r}")
         object.__setattr__(self, "domains", tuple(d.strip().lower() for d in domains))
         object.__setattr__(self, "options", _check_options(self.options))
+        if not isinstance(self.metadata, Mapping) or not all(isinstance(k, str) for k in self.metadata):
+            raise ConfigError("ModelConfig.metadata", f"must map strings to values, got {self.metadata!r}")
+        object.__setattr__(self, "metadata", dict(self.metadata))
 
     @property
     def secret_key(self) -> Secret | None:

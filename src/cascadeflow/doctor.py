@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from cascadeflow.llama_build import CRASHING_FEATURES, LLAMA_CPP_VERSION, cpu_flags, installed_tag, plan_build
@@ -30,7 +31,7 @@ PROBE_MODELS: tuple[str, ...] = ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-
 """Catalogue models the probe may use, smallest first: the first verified one is loaded."""
 STDERR_TAIL_CHARS = 800
 
-BUILD_FEATURE_FLAGS: Mapping[str, tuple[str, ...]] = {
+BUILD_FEATURE_FLAGS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     # a feature llama.cpp's system info reports -> the /proc/cpuinfo flags any of which provides it
     "SSE3": ("pni", "sse3"),
     "SSSE3": ("ssse3",),
@@ -54,7 +55,7 @@ BUILD_FEATURE_FLAGS: Mapping[str, tuple[str, ...]] = {
     "MATMUL_INT8": ("i8mm",),
     "SVE": ("sve",),
     "SME": ("sme",),
-}
+})
 CRASHING_BUILD_FEATURES = frozenset(k for k, flags in BUILD_FEATURE_FLAGS.items() if set(flags) & CRASHING_FEATURES)
 
 

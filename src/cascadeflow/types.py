@@ -164,6 +164,8 @@ class Completion:
     cost_usd: Decimal | None = None
     """What the backend itself says this call cost (e.g. OpenRouter's ``usage.cost``, a replayed recording).
     When set, the engine accounts this instead of the tier's price × usage."""
+    cached: bool = False
+    """Served from a response cache: no model was called, ``cost_usd`` is 0."""
 
     @property
     def is_empty(self) -> bool:
@@ -181,6 +183,8 @@ class Chunk:
     logprobs: tuple[TokenLogprob, ...] | None = None
     cost_usd: Decimal | None = None
     """The backend-reported cost of the whole call, on the last chunk (see :attr:`Completion.cost_usd`)."""
+    cached: bool = False
+    """Replayed from a response cache (then ``cost_usd`` is 0), on the last chunk."""
 
 
 MessageInput: TypeAlias = "str | Message | Mapping[str, Any]"

@@ -28,7 +28,7 @@ SIGNAL_KEYS = {"apgr", "cpt50", "cpt80", "cost_at_95", "auroc"}
 def _plan() -> CascadePlan:
     base = {"provider": "replay"}
     return CascadePlan((TierPlan("tiny-7b", "collect", None, base),
-                        TierPlan("mid-34b", "agreement", 1.0, base, agreement={"kind": "choice"}),
+                        TierPlan("mid-34b", "agreement", 1.0, base, params={"agreement": {"kind": "choice"}}),
                         TierPlan("big-gpt", "rule", None, base)))
 
 

@@ -55,7 +55,7 @@ def test_execute_false_in_yaml_compares_text_and_a_quoted_false_is_refused(tmp_p
 
 
 def test_a_plan_built_in_code_is_checked_too() -> None:
-    tier = TierPlan(model="b", strategy="agreement", agreement={"execute": "no"})
+    tier = TierPlan(model="b", strategy="agreement", params={"agreement": {"execute": "no"}})
     with pytest.raises(ConfigError, match=r"^agreement\.execute: must be true or false, got 'no'"):
         tier_validator(tier)
 

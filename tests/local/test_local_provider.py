@@ -41,8 +41,22 @@ def test_options_are_read_from_the_model_config() -> None:
 
 
 def test_model_spec_defaults_to_the_config_name() -> None:
-    built = LocalLlamaProvider.from_config(ModelConfig(SMOL, provider="local"))
+    built = LocalLlamaProvider.from_config(ModelConfig(SMOL, provider="local"), default_registry().get("local"))
     assert built.settings.model == SMOL and built.model == SMOL
+
+
+async def test_agents_share_loaded_models_only_through_resources_they_are_given() -> None:
+    from cascadeflow import CascadeAgent
+    from cascadeflow.providers.resources import ProviderResources
+    from cascadeflow.providers.wrapper import unwrap
+
+    shared = ProviderResources()
+    models = [ModelConfig(SMOL, provider="local")]
+    a, b, c = (CascadeAgent(models=models, resources=shared), CascadeAgent(models=models, resources=shared),
+               CascadeAgent(models=models))
+    pools = [unwrap(x.engine.tiers[0].provider).pool for x in (a, b, c)]  # type: ignore[attr-defined]
+    assert pools[0] is pools[1] is shared.model_pool and pools[2] is not pools[0]
+    await c.aclose()  # frees only its own pool
 
 
 @pytest.mark.parametrize(

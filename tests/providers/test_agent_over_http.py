@@ -18,7 +18,7 @@ from cascadeflow.cascade.quality.base import ValidationContext, Verdict
 from cascadeflow.config import ModelConfig
 from cascadeflow.providers.openai_compatible import OpenAICompatibleProvider
 from cascadeflow.providers.registry import default_registry
-from cascadeflow.resilience.provider import wrap_resilient
+from cascadeflow.resilience.provider import ResilienceLayer
 from cascadeflow.types import CompletionRequest
 
 Reply = httpx.Response | Exception
@@ -84,12 +84,10 @@ def agent_over(server: ByModel, sleep: FakeSleep, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     preset = default_registry().get("openai")
     client = httpx.AsyncClient(transport=httpx.MockTransport(server))
-    providers = {
-        cfg.name: wrap_resilient(OpenAICompatibleProvider.from_config(cfg, preset, client=client), cfg, sleep=sleep)
-        for cfg in QUICKSTART
-    }
+    providers = {cfg.name: OpenAICompatibleProvider.from_config(cfg, preset, client=client) for cfg in QUICKSTART}
+    # Injected providers get the same resilience layer as built ones; its sleep is injected so tests never wait.
     return CascadeAgent(models=QUICKSTART, providers=providers, validator=_mentions_paris,
-                        complexity_detector=_Detector())
+                        complexity_detector=_Detector(), resilience=ResilienceLayer(sleep=sleep))
 
 
 async def test_agent_accepts_a_good_draft_from_the_cheap_model(monkeypatch: pytest.MonkeyPatch) -> None:

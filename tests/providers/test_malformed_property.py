@@ -14,12 +14,12 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cascadeflow import CascadeAgent, ModelConfig, ScriptedProvider
+from cascadeflow import CascadeAgent, ModelConfig, Provider, ScriptedProvider
 from cascadeflow.cascade.streaming import FinalResult
 from cascadeflow.errors import CascadeFlowError
 from cascadeflow.providers.anthropic import AnthropicProvider
 from cascadeflow.providers.openai_compatible import OpenAICompatibleProvider
-from cascadeflow.resilience.provider import wrap_resilient
+from cascadeflow.resilience.provider import ResilienceLayer
 from cascadeflow.types import Completion, CompletionRequest, Message
 
 T = TypeVar("T")
@@ -129,9 +129,9 @@ def _agent(server: Handler) -> CascadeAgent:
     small = ModelConfig(name="small", provider="openai", cost=0.0001, max_retries=1)
     client = httpx.AsyncClient(transport=httpx.MockTransport(server))
     inner = OpenAICompatibleProvider("small", base_url="https://llm.test/v1", api_key="sk-test", client=client)
-    providers = {"small": wrap_resilient(inner, small, sleep=FakeSleep()),
-                 "large": ScriptedProvider([GOOD], model="large")}
-    return CascadeAgent(models=[small, ModelConfig(name="large", provider="openai", cost=0.01)], providers=providers)
+    providers: dict[str, Provider] = {"small": inner, "large": ScriptedProvider([GOOD], model="large")}
+    return CascadeAgent(models=[small, ModelConfig(name="large", provider="openai", cost=0.01)], providers=providers,
+                        resilience=ResilienceLayer(sleep=FakeSleep()))
 
 
 async def _typed_or_answer(make: Callable[[], Awaitable[Any]]) -> None:

@@ -10,8 +10,8 @@ import pytest
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import MalformedResponseError, ProviderTimeoutError, StreamInterruptedError
 from cascadeflow.providers.fakes import FunctionProvider, ScriptedProvider
-from cascadeflow.providers.protocol import ScoringProvider
-from cascadeflow.resilience.provider import ResilientProvider, ResilientScoringProvider, wrap_resilient
+from cascadeflow.providers.wrapper import WrapperChain, capabilities, supports, unwrap
+from cascadeflow.resilience.provider import ResilientProvider, wrap_resilient
 from cascadeflow.resilience.retry import RetryPolicy
 from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, TokenLogprob
 
@@ -68,19 +68,33 @@ class Scorer(FunctionProvider):
         return (TokenLogprob(token=text, logprob=-0.5),)
 
 
-def test_score_is_passed_through_only_when_the_inner_has_it() -> None:
+def test_score_is_a_capability_only_when_the_inner_has_it() -> None:
     config = ModelConfig(name="m", provider="local", cost=0.0)
     plain = wrap_resilient(FunctionProvider(lambda r: "x"), config)
     scoring = wrap_resilient(Scorer(lambda r: "x"), config)
-    assert isinstance(plain, ResilientProvider) and not isinstance(plain, ScoringProvider)
-    assert isinstance(scoring, ResilientScoringProvider) and isinstance(scoring, ScoringProvider)
+    assert isinstance(plain, ResilientProvider) and not supports(plain, "score")
+    assert supports(scoring, "score") and capabilities(scoring) == capabilities(unwrap(scoring))
     assert (plain.model, plain.provider) == ("function", "function")
 
 
-async def test_score_goes_through_the_wrapper() -> None:
+async def test_score_goes_through_the_wrapper_and_fails_plainly_without_the_capability() -> None:
     scoring = wrap_resilient(Scorer(lambda r: "x"), ModelConfig(name="m", provider="local", cost=0.0))
-    assert isinstance(scoring, ResilientScoringProvider)
     assert await scoring.score([Message(role="user", content="q")], "a") == (TokenLogprob("a", -0.5),)
+    plain = wrap_resilient(FunctionProvider(lambda r: "x"), ModelConfig(name="m", provider="local", cost=0.0))
+    with pytest.raises(AttributeError, match="cannot score"):
+        await plain.score([Message(role="user", content="q")], "a")
+
+
+async def test_capabilities_and_attributes_survive_any_number_of_wrappers() -> None:
+    config = ModelConfig(name="m", provider="local", cost=0.0)
+    inner = Scorer(lambda r: "x")
+    inner.custom_flag = "kept"  # type: ignore[attr-defined]
+    chain = WrapperChain([lambda p, c: wrap_resilient(p, c), lambda p, c: wrap_resilient(p, c)])
+    wrapped = chain.wrap(inner, config)
+    assert unwrap(wrapped) is inner and supports(wrapped, "score") and not supports(wrapped, "estimate_cost")
+    assert wrapped.custom_flag == "kept"  # type: ignore[attr-defined]
+    assert wrapped.estimate_cost(request()) is None  # type: ignore[attr-defined]
+    assert await wrapped.score([Message(role="user", content="q")], "a") == (TokenLogprob("a", -0.5),)  # type: ignore[attr-defined]
 
 
 class StreamOnce:
@@ -142,3 +156,32 @@ async def test_scripted_fakes_work_unchanged_through_the_wrapper() -> None:
     wrapped = ResilientProvider(inner, timeout_s=None)
     assert (await wrapped.complete(request())).content == "one answer"
     inner.assert_exhausted()
+
+
+async def test_a_provider_passed_in_gets_retries_and_a_breaker() -> None:
+    """``providers=`` instances go through the same chain as built ones: retried, and cut off by the breaker."""
+    from cascadeflow import CascadeAgent
+    from cascadeflow.errors import AllTiersFailedError, CircuitOpenError, ProviderUnavailableError
+    from cascadeflow.resilience.provider import ResilienceLayer
+
+    failures = iter([True, True, False])
+
+    def flaky(request: CompletionRequest) -> str:
+        if next(failures, True):
+            raise ProviderUnavailableError("HTTP 503", model="small")
+        return "The sky is blue because air scatters blue light the most."
+
+    small = FunctionProvider(flaky, model="small")
+    sleep = FakeSleep()
+    agent = CascadeAgent(models=[ModelConfig("small", provider="fake", cost=0.001, max_retries=2)],
+                         providers={"small": small}, resilience=ResilienceLayer(sleep=sleep))
+    result = await agent.run("Why is the sky blue?")
+    assert result.model_used == "small" and len(small.calls) == 3 and len(sleep.calls) == 2  # 1 try + 2 retries
+    for _ in range(2):  # five more consecutive failures (1 + 2 retries, then 1 + 1) open the circuit
+        with pytest.raises(AllTiersFailedError):
+            await agent.run("Why is the sky blue?")
+    calls = len(small.calls)
+    with pytest.raises(AllTiersFailedError) as info:
+        await agent.run("Why is the sky blue?")
+    assert len(small.calls) == calls  # not called at all
+    assert isinstance(info.value.attempts[0].error, CircuitOpenError)

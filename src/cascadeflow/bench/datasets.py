@@ -21,6 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final, TypeAlias
 
 from cascadeflow.errors import ConfigError
@@ -32,11 +33,11 @@ Record: TypeAlias = RecordedPrompt
 CSV_FIELD_LIMIT: Final = 10**9  # RouterBench cells hold whole few-shot prompts: far above csv's default
 CHARS_PER_TOKEN: Final = 4.0
 """OpenAI's rule of thumb for English text; used only where a recording has no token counts (RouteLLM)."""
-LIST_PRICES: Final[Mapping[str, tuple[float, float]]] = {
+LIST_PRICES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType({
     # USD per 1M (input, output) tokens, list prices when the recordings were made.
     "mistralai/Mixtral-8x7B-Instruct-v0.1": (0.60, 0.60),
     "gpt-4-1106-preview": (10.0, 30.0),
-}
+})
 _ROUTERBENCH_COST: Final = "|total_cost"
 _ROUTERBENCH_RESPONSE: Final = "|model_response"
 _ROUTELLM_RESPONSE: Final = "_response"

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 MAX_CURVES: Final = 6  # more curves than this turn the plot into noise; the JSON keeps all of them
 DEFAULT_CURVES: Final = ("config", "learned", "agreement", "rule")
 FIGURE_SIZE: Final = (7.5, 5.0)
 DPI: Final = 120
-_MARKERS: Final = {"always_cheapest": "v", "always_first": "<", "always_top": "^", "random": "x", "oracle": "D"}
+_MARKERS: Final = MappingProxyType(
+    {"always_cheapest": "v", "always_first": "<", "always_top": "^", "random": "x", "oracle": "D"}
+)
 
 
 def plot_report(report: Mapping[str, Any], path: str | Path, *, curves: Sequence[str] = DEFAULT_CURVES) -> None:

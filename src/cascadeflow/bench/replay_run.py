@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from cascadeflow.bench.baselines import baselines
@@ -26,7 +27,7 @@ def _silent(stage: str, done: int, total: int) -> None:
     return None
 
 
-STRATEGY_DEFAULT_THRESHOLD: Final = {"agreement": 1.0, "rule": 0.7}
+STRATEGY_DEFAULT_THRESHOLD: Final = MappingProxyType({"agreement": 1.0, "rule": 0.7})
 """agreement 1.0: accept only when every earlier draft agrees; rule 0.7: QualityConfig.for_cascade()."""
 DEFAULT_STRATEGY: Final = "default"
 """The package's own default: ``CascadeAgent(models=[...])`` with nothing else (no plan, default start tiers)."""
@@ -66,7 +67,7 @@ def simple_plan(
     for i, m in enumerate(models[:-1]):
         if strategy == "agreement":
             tiers.append(TierPlan(m, "collect" if i == 0 else "agreement", None if i == 0 else t, base,
-                                  agreement={} if i == 0 else spec))
+                                  params={} if i == 0 else {"agreement": spec}))
         else:
             tiers.append(TierPlan(m, "rule", t, base))
     return CascadePlan((*tiers, TierPlan(models[-1], "rule", None, base)))

@@ -9,9 +9,11 @@ Names load lazily (PEP 562): Redis/PostgreSQL drivers are imported only by the s
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS: dict[str, str] = {
+_EXPORTS: Mapping[str, str] = MappingProxyType({
     "Anomaly": "cascadeflow.budget.anomalies",
     "BudgetAlert": "cascadeflow.budget.enforcement",
     "BudgetConfig": "cascadeflow.budget.config",
@@ -35,7 +37,7 @@ _EXPORTS: dict[str, str] = {
     "open_store": "cascadeflow.budget.stores",
     "plan_call": "cascadeflow.budget.planner",
     "prompt_tokens_upper_bound": "cascadeflow.budget.planner",
-}
+})
 
 __all__ = [
     "Anomaly",

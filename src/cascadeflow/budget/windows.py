@@ -6,7 +6,9 @@ trackers in different zones never share a bucket by accident, and a repeated DST
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
+from types import MappingProxyType
 from typing import Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,13 +19,13 @@ WINDOWS: tuple[Window, ...] = ("hourly", "daily", "weekly", "monthly", "total")
 
 _DAY = 86_400
 # How long a finished window's bucket stays readable in stores that expire keys (Redis); SQL stores keep all.
-BUCKET_RETENTION_SECONDS: dict[Window, int | None] = {
+BUCKET_RETENTION_SECONDS: Mapping[Window, int | None] = MappingProxyType({
     "hourly": 2 * _DAY,
     "daily": 8 * _DAY,
     "weekly": 36 * _DAY,
     "monthly": 100 * _DAY,
     "total": None,
-}
+})
 
 
 def resolve_timezone(value: str | tzinfo | None, field: str = "timezone") -> tzinfo:

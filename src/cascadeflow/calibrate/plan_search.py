@@ -400,13 +400,13 @@ def _final_plan(prep: _Prepared, best: Candidate, top: str, settings: Calibratio
             spec: dict[str, Any] = {"kind": settings.kind, "min_agree": 1, "peers": list(best.chain[:i])}
             if settings.execute_code:
                 spec["execute"] = True
-            tiers.append(TierPlan(model, "agreement", threshold, base, agreement=spec))
+            tiers.append(TierPlan(model, "agreement", threshold, base, params={"agreement": spec}))
         else:
             rows = prep.features(best.chain, i)
             labels = (prep.correct[:, prep.col(model)] > 0).tolist()
             scorer = fit_scorer(rows, labels, peers=best.chain[:i], kind=prep.kind, checks=prep.checks)
             tiers.append(TierPlan(model, "collect" if never else "learned", None if never else threshold, base,
-                                  learned=None if never else scorer.to_dict()))
+                                  params={} if never else {"learned": scorer.to_dict()}))
     tiers.append(TierPlan(top, "rule", None, base))
     cv = best.cv
     calibration = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 from cascadeflow.cascade.quality.text import PYTHON_LINE_RE, PYTHON_TAGS, fenced_blocks, strip_fences, words_of
@@ -163,7 +164,7 @@ _DOMAIN: Final = _vocab(
     "reinforcement hyperparameters eigenvalue eigenvalues eigenvector eigenvectors topology manifold "
     "homomorphism isomorphism hilbert banach riemann galois asymptotic asymptotically"
 )
-_VOCABULARY: Final[Mapping[str, str]] = {
+_VOCABULARY: Final[Mapping[str, str]] = MappingProxyType({
     word: label
     for label, words in (
         ("explain", _EXPLAIN),
@@ -175,7 +176,7 @@ _VOCABULARY: Final[Mapping[str, str]] = {
         ("domain", _DOMAIN),
     )
     for word in words
-}
+})
 """Marker word -> category; one set intersection with the prompt's words finds every marker at once."""
 _VOCABULARY_WORDS: Final = frozenset(_VOCABULARY)
 _PHRASE_CATEGORIES: Final = (
@@ -188,10 +189,10 @@ _PHRASE_CATEGORIES: Final = (
                     "must handle", "make sure")),
     ("domain", ("differential diagnosis",)),
 )  # fmt: skip
-_PHRASES_BY_FIRST_WORD: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
+_PHRASES_BY_FIRST_WORD: Final[Mapping[str, tuple[tuple[str, str], ...]]] = MappingProxyType({
     first: tuple((label, p) for label, ps in _PHRASE_CATEGORIES for p in ps if words_of(p)[0] == first)
     for first in {words_of(p)[0] for _, ps in _PHRASE_CATEGORIES for p in ps}
-}
+})
 """Phrases indexed by their first word: only phrases whose first word occurs in the prompt are searched for."""
 _PHRASE_FIRST_WORDS: Final = frozenset(_PHRASES_BY_FIRST_WORD)
 _JOIN_WORDS: Final = frozenset(("and", "then", "also"))

@@ -9,6 +9,7 @@ words or two-word phrases written with ``_`` (``blood_pressure``); ``stem*`` als
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 
 def _words(text: str) -> frozenset[str]:
@@ -30,7 +31,7 @@ _OPERAND = r"(?:[0-9)\]]|(?<![a-z])[a-z])"  # a number, a closing bracket or a s
 # Regex rules, run on the lower-cased text (``code.syntax`` on the original: CamelCase is its signal).
 # Each alternative starts with a literal character so the engine can skip ahead instead of trying every
 # position. Rules in ANCHORED_RULES only look at the start of the request.
-PATTERNS: Mapping[str, str] = {
+PATTERNS: Mapping[str, str] = MappingProxyType({
     "code.task": r"(?:write|implement|create|build|debug|optimi[sz]e|code)\b[^.?!\n]{0,40}?"
     r"\b(?:function|method|class|script|program|query|regex|regular expression|unit tests?|endpoint|algorithm|"
     r"module|decorator|api|component|lambda)\b",
@@ -68,12 +69,12 @@ PATTERNS: Mapping[str, str] = {
     "general.howto": r"how (?:do|can|should|would|often should) (?:i|we)\b",
     "general.chat": r"\s*(?:hi|hello|hey|yo|good (?:morning|afternoon|evening)|thanks|thank you|ok|okay|bye|"
     r"goodbye|what's up)\b",
-}
+})
 ANCHORED_RULES = frozenset({"factual.who_when_where", "factual.question", "general.chat"})
 CASE_SENSITIVE_RULES = frozenset({"code.syntax"})
 # A pattern runs only when one of its gate words is among the request's words: a set test costs far less
 # than a regex scan, and most requests match few rules.
-PATTERN_GATES: Mapping[str, frozenset[str]] = {
+PATTERN_GATES: Mapping[str, frozenset[str]] = MappingProxyType({
     "code.task": _words(
         "function method class script program query regex regular test tests endpoint algorithm module decorator "
         "api component lambda"
@@ -91,9 +92,9 @@ PATTERN_GATES: Mapping[str, frozenset[str]] = {
     "translation.say": _words("say mean meaning"),
     "translation.language": frozenset(LANGUAGES.split("|")),
     "general.howto": _words("how"),
-}
+})
 
-VOCABULARY: Mapping[str, tuple[str, ...]] = {
+VOCABULARY: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "code.tech": _terms(
         "python javascript typescript java rust golang ruby php kotlin swift scala bash shell sql html css react "
         "django flask pandas numpy docker kubernetes git github gitlab linux json yaml regex regular_expression "
@@ -231,7 +232,7 @@ VOCABULARY: Mapping[str, tuple[str, ...]] = {
     ),
     # First-person phrasing separates "how often should I water my plant" from encyclopaedia questions.
     "general.personal": _terms("should_i can_i do_i i'm my"),
-}
+})
 
 # Drug-class name endings (-cillin, -pril, -statin, -olol, ...): standard pharmacology naming.
 DRUG_SUFFIXES = (

@@ -16,13 +16,16 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
+from cascadeflow.cascade.calls import Begun, CallGate, ScoreRecorder, new_run_id
 from cascadeflow.cascade.deadline import before_deadline
+from cascadeflow.cascade.hooks import RunHooks, TierInfo, all_hooks
 from cascadeflow.cascade.quality.base import ValidationContext, Validator, Verdict
-from cascadeflow.cascade.result import Action, CascadeResult, StepRecord
+from cascadeflow.cascade.result import Action, CallKind, CascadeResult, StepRecord
 from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig, QualityConfig
 from cascadeflow.errors import AllTiersFailedError, Attempt, ConfigError, MalformedResponseError, ProviderError
 from cascadeflow.pricing import Price
 from cascadeflow.providers.protocol import Provider
+from cascadeflow.providers.wrapper import supports
 from cascadeflow.types import Completion, CompletionRequest
 from cascadeflow.validate import check_int
 
@@ -104,10 +107,15 @@ class CascadeEngine:
         options: CascadeOptions | None = None,
         routing: RoutingPolicy | None = None,
         domain_detector: DomainDetector | None = None,
+        hooks: Sequence[RunHooks] = (),
     ) -> None:
         if not tiers:
             raise ConfigError("models", "a cascade needs at least one model")
         self.tiers = tuple(tiers)
+        self.hooks = tuple(hooks)
+        self.tier_infos = tuple(
+            TierInfo(i, t.name, t.config.provider, t.price, t.config) for i, t in enumerate(self.tiers)
+        )
         self.validator = validator
         self.quality = quality
         self.complexity = complexity
@@ -137,34 +145,30 @@ class CascadeEngine:
         return self.quality.threshold_for(complexity)
 
     # ----------------------------------------------------------------- judging
-    async def judge(
-        self,
-        request: CompletionRequest,
-        draft: Completion,
-        *,
-        position: int,
-        plan: tuple[int, ...],
-        complexity: str,
-        previous: tuple[Completion, ...],
-        previous_models: tuple[str, ...] = (),
-    ) -> Verdict:
-        """Run the tier's validator (or the cascade's) over one draft."""
-        index = plan[position]
+    async def judge(self, state: RunState, draft: Completion, index: int, following: int | None) -> Verdict:
+        """Run the tier's validator (or the cascade's) over one draft. A validator that asks the next tier to
+        score the draft does so through the run's gate, so that call is asked and recorded like any other."""
         tier = self.tiers[index]
-        following = self.next_tier(plan, position)
+        complexity = state.detected.level
+        scorer: Provider | None = None
+        if following is not None:
+            nxt = self.tiers[following]
+            scorer = ScoreRecorder(nxt.provider, gate=state.gate, tier=following, name=nxt.name,
+                                   provider=nxt.config.provider, price=nxt.price, request=state.request,
+                                   prompt_tokens=draft.usage.input_tokens, sink=state.side)
         context = ValidationContext(
             complexity=complexity,
             threshold=self.threshold(tier, complexity),
             tier_index=index,
             tier_count=len(self.tiers),
             model=tier.name,
-            previous=previous,
-            previous_models=previous_models,
-            next_provider=None if following is None else following.provider,
+            previous=tuple(state.drafts),
+            previous_models=tuple(state.draft_models),
+            next_provider=scorer,
             provider=tier.provider,
         )
         validator = tier.validator or self.validator
-        verdict = validator(request, draft, context)
+        verdict = validator(state.request, draft, context)
         if not isinstance(verdict, Verdict):
             verdict = await verdict
         return verdict
@@ -176,28 +180,43 @@ class CascadeEngine:
         detected = self.complexity.detect(request.query)
         domain = None if self.domain_detector is None else self.domain_detector.detect(request.query)
         plan = self.plan(detected.level, None if domain is None else domain.domain)
-        return RunState(request=request, detected=detected, plan=plan, started=started, domain=domain)
+        user = request.metadata.get("user_id")
+        gate = CallGate(new_run_id(), all_hooks(self.hooks), self.tier_infos, None if user is None else str(user),
+                        detected.level)
+        return RunState(request=request, detected=detected, plan=plan, started=started, domain=domain, gate=gate)
+
+    async def begin(self, state: RunState, position: int, kind: CallKind) -> Begun:
+        """Ask the run's hooks about the call planned at ``position`` (they may change its request or tier). A
+        switch that is not final re-plans the rest of the run: the planned tiers above the new one."""
+        begun = await state.gate.begin(kind, state.plan[position], state.request, state.plan[position:])
+        if begun.switched is not None and not begun.final:
+            rest = tuple(i for i in state.plan[position + 1:] if i > begun.tier)
+            state.plan = (*state.plan[:position], begun.tier, *rest)
+        return begun
 
     async def run(self, request: CompletionRequest) -> CascadeResult:
         state = self.start(request)
-        for position, index in enumerate(state.plan):
-            tier = self.tiers[index]
-            call_started = time.perf_counter()
+        for position in range(len(state.plan)):
+            begun = await self.begin(state, position, "complete")
+            tier = self.tiers[begun.tier]
             try:
-                answer = await before_deadline(partial(tier.provider.complete, request), request.deadline,
+                answer = await before_deadline(partial(tier.provider.complete, begun.request), request.deadline,
                                                model=tier.name, provider=tier.config.provider)
-                completion = check_not_empty(answer, tier)
+                completion = check_not_empty(state.gate.answered(begun, answer), tier)
             except ProviderError as exc:
-                self.record_failure(state, position, exc, call_started)
+                await self.record_failure(state, position, exc, begun)
                 continue
-            result = await self.settle(state, position, completion, (time.perf_counter() - call_started) * 1000.0)
+            except BaseException:
+                await state.gate.end(begun, None)
+                raise
+            result = await self.settle(state, position, completion, begun)
             if result is not None:
                 return result
         raise AllTiersFailedError(state.attempts)
 
-    def record_failure(self, state: RunState, position: int, exc: ProviderError, started: float) -> StepRecord:
+    async def record_failure(self, state: RunState, position: int, exc: ProviderError, begun: Begun) -> StepRecord:
         """Record a failed call (action ``fallback``); the caller moves on to the next planned tier."""
-        index = state.plan[position]
+        index = begun.tier
         tier = self.tiers[index]
         following = self.next_tier(state.plan, position)
         nxt = "no tier left" if following is None else f"falling back to {following.name}"
@@ -207,69 +226,78 @@ class CascadeEngine:
             provider=tier.config.provider,
             action="fallback",
             reason=f"{tier.name} failed ({type(exc).__name__}: {exc.detail}); {nxt}.",
-            latency_ms=(time.perf_counter() - started) * 1000.0,
+            latency_ms=begun.latency_ms(),
             error=f"{type(exc).__name__}: {exc}",
+            **state.gate.stamp(begun),  # type: ignore[arg-type]
         )
         state.attempts.append(Attempt(tier.name, exc))
         state.steps.append(step)
+        await state.gate.end(begun, step)
+        state.gate.decided(step)
         return step
 
     async def settle(
-        self, state: RunState, position: int, completion: Completion, latency_ms: float
+        self, state: RunState, position: int, completion: Completion, begun: Begun
     ) -> CascadeResult | None:
-        """Judge one tier's answer and record the step. Returns the result when the run is over, else None."""
-        index = state.plan[position]
+        """Judge one tier's answer and record the step. Returns the result when the run is over, else None.
+
+        A call a hook moved to another tier (``begun.switched``) gives the final answer: the run's governance
+        chose that tier on purpose, and escalating past it would undo the choice."""
+        index = begun.tier
         tier = self.tiers[index]
         level = state.detected.level
-        is_final = position == len(state.plan) - 1 or (
+        is_final = begun.final or position == len(state.plan) - 1 or (
             self.options.max_escalations is not None and state.escalations >= self.options.max_escalations
         )
-        verdict = await self.judge(
-            state.request, completion, position=position, plan=state.plan, complexity=level,
-            previous=tuple(state.drafts), previous_models=tuple(state.draft_models),
-        )
+        following = None if is_final or position + 1 >= len(state.plan) else state.plan[position + 1]
+        verdict = await self.judge(state, completion, index, following)
         if is_final or verdict.passed:
             accepted = verdict.passed and not is_final
             if accepted:
                 reason = self._accept_reason(tier, verdict, level)
+            elif begun.final and begun.switched is not None:
+                reason = f"{tier.name} answered the {level} query instead of the planned tier ({begun.switched})."
             else:
                 reason = self._final_reason(tier, level, is_last=index == len(self.tiers) - 1)
             action: Action = "accept" if accepted else "final"
-            state.steps.append(self._step(index, tier, completion, latency_ms, verdict, action, reason))
+            await self._record(state, begun, completion, verdict, action, reason)
             return self._result(state, completion, tier, accepted=accepted)
-        following = self.next_tier(state.plan, position)
         assert following is not None  # a non-final position always has a next planned tier
-        nxt = following.name
-        reason = f"{tier.name} draft {verdict.rejection()}; escalating to {nxt}."
-        state.steps.append(self._step(index, tier, completion, latency_ms, verdict, "escalate", reason))
+        reason = f"{tier.name} draft {verdict.rejection()}; escalating to {self.tiers[following].name}."
+        await self._record(state, begun, completion, verdict, "escalate", reason)
         state.drafts.append(completion)
         state.draft_models.append(tier.name)
         state.escalations += 1
         return None
 
+    async def _record(self, state: RunState, begun: Begun, completion: Completion, verdict: Verdict, action: Action,
+                      reason: str) -> None:
+        """The tier's step, then the calls made to judge it (verify-by-scoring), in the run's steps."""
+        step = self._step(state, begun, completion, verdict, action, reason)
+        state.steps.append(step)
+        state.steps.extend(state.side)
+        state.side.clear()
+        await state.gate.end(begun, step)
+        state.gate.decided(step)
+
     # ----------------------------------------------------------------- records
-    @staticmethod
-    def _step(
-        index: int,
-        tier: Tier,
-        completion: Completion,
-        latency: float,
-        verdict: Verdict,
-        action: Action,
-        reason: str,
-    ) -> StepRecord:
+    def _step(self, state: RunState, begun: Begun, completion: Completion, verdict: Verdict, action: Action,
+              reason: str) -> StepRecord:
+        tier = self.tiers[begun.tier]
         return StepRecord(
-            tier=index,
+            tier=begun.tier,
             model=tier.name,
             provider=tier.config.provider,
             action=action,
             reason=reason,
             usage=completion.usage,
             cost=completion.cost_usd if completion.cost_usd is not None else tier.price.cost(completion.usage),
-            latency_ms=latency,
+            latency_ms=begun.latency_ms(),
             verdict=verdict,
             finish_reason=completion.finish_reason,
             usage_estimated=completion.usage_estimated,
+            cached=completion.cached,
+            **state.gate.stamp(begun),  # type: ignore[arg-type]
         )
 
     @staticmethod
@@ -288,7 +316,7 @@ class CascadeEngine:
         steps = state.steps
         spent = sum((s.cost for s in steps), Decimal(0))
         top_index = len(self.tiers) - 1
-        top_steps = [s for s in steps if s.tier == top_index and s.action != "fallback"]
+        top_steps = [s for s in steps if s.tier == top_index and s.is_answer and s.action != "fallback"]
         baseline = top_steps[0].cost if top_steps else self._baseline(state.request, completion)
         return CascadeResult(
             content=completion.content,
@@ -309,13 +337,13 @@ class CascadeEngine:
         """What the top tier would have charged for a request it did not answer: its provider's own estimate
         when it has one (a replayed recording), else its price for the answer's token counts."""
         top = self.tiers[-1]
-        estimator = getattr(top.provider, "estimate_cost", None)  # CostEstimator; getattr: no Protocol check cost
-        estimate = estimator(request) if callable(estimator) else None
+        estimate = top.provider.estimate_cost(request) if supports(top.provider, "estimate_cost") else None  # type: ignore[attr-defined]
         return estimate if isinstance(estimate, Decimal) else top.price.cost(completion.usage)
 
 
-def _summarize(steps: Sequence[StepRecord]) -> str:
+def _summarize(records: Sequence[StepRecord]) -> str:
     """One sentence for the whole run: the deciding step, prefixed by why earlier tiers were passed over."""
+    steps = [s for s in records if s.is_answer]
     last = steps[-1]
     if len(steps) == 1:
         return last.reason
@@ -355,3 +383,6 @@ class RunState:
     """The tier name of each of ``drafts``."""
     escalations: int = 0
     domain: DomainResult | None = None
+    gate: CallGate = field(default_factory=lambda: CallGate(new_run_id(), (), ()))
+    side: list[StepRecord] = field(default_factory=list)
+    """Calls made while judging the current draft (verify-by-scoring); filed after its step."""

@@ -15,18 +15,18 @@ cascadeflow.run(): ...``). Context variables keep concurrent runs in asyncio tas
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, runtime_checkable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
-from cascadeflow.types import CompletionRequest
+from cascadeflow.cascade.result import CallKind, StepRecord
+from cascadeflow.types import Completion, CompletionRequest
 
 if TYPE_CHECKING:
-    from cascadeflow.cascade.result import StepRecord
+    from cascadeflow.config import ModelConfig
     from cascadeflow.pricing import Price
 
-CallKind: TypeAlias = Literal["complete", "stream", "score", "shadow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +37,12 @@ class TierInfo:
     model: str
     provider: str
     price: Price
-    metadata: dict[str, object] = field(default_factory=dict)
-    """The tier's ``ModelConfig.metadata`` (regions, data-processing terms, ...), for compliance rules."""
+    config: ModelConfig
+
+    @property
+    def metadata(self) -> Mapping[str, object]:
+        """The tier's ``ModelConfig.metadata`` (regions, data-processing terms, ...), for compliance rules."""
+        return self.config.metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +50,19 @@ class CallStart:
     """One provider call about to be made."""
 
     run_id: str
+    call_id: str
+    """Unique per call (``<run_id>-<n>``): a hook keys what it holds for the call by it."""
     kind: CallKind
     tier: int
     request: CompletionRequest
     tiers: tuple[TierInfo, ...]
     """Every tier of the cascade (``tiers[tier]`` is this call's), so a hook can propose another one."""
     planned: tuple[int, ...] = ()
-    """The tiers this run may still try after this one, in order."""
+    """The tiers this run may still try (this one first), in order."""
+    complexity: str = ""
+    """The run's detected complexity level."""
+    position: int = 0
+    """How many calls of this kind the run made before this one (0: the run's first answer)."""
 
     @property
     def info(self) -> TierInfo:
@@ -74,11 +84,17 @@ class Proceed:
 
 @dataclass(frozen=True, slots=True)
 class SwitchTier:
-    """Make the call on tier ``tier`` instead (e.g. a cheaper one the remaining budget can pay for)."""
+    """Make the call on tier ``tier`` instead.
+
+    ``final=True`` (e.g. a cheaper tier the remaining budget can pay for): its answer ends the run, since
+    escalating would undo the choice. ``final=False`` (e.g. a start tier chosen by KPI weights): the cascade goes
+    on from there, to the planned tiers above it.
+    """
 
     tier: int
     request: CompletionRequest
     reason: str
+    final: bool = True
 
 
 CallDirective: TypeAlias = Proceed | SwitchTier
@@ -86,11 +102,21 @@ CallDirective: TypeAlias = Proceed | SwitchTier
 
 @runtime_checkable
 class RunHooks(Protocol):
-    """What a governing layer implements. Raise a CascadeFlowError from ``on_call_start`` to stop the run."""
+    """What a governing layer implements. Raise a CascadeFlowError from ``on_call_start`` to stop the run.
 
-    def on_call_start(self, call: CallStart) -> CallDirective | None: ...
+    ``on_call_end`` gets the call's record, or None when the call was never made (a later hook stopped it): a
+    hook that reserved something for the call releases it then. ``on_decision`` sees every record that carries a
+    cascade decision (accept, escalate, final, fallback).
+    """
 
-    def on_call_end(self, call: CallStart, record: StepRecord) -> None: ...
+    async def on_call_start(self, call: CallStart) -> CallDirective | None: ...
+
+    async def on_call_end(self, call: CallStart, record: StepRecord | None) -> None: ...
+
+    def on_answer(self, call: CallStart, completion: Completion) -> Completion | None:
+        """See a tier's answer before it is judged or shown; return a changed one (e.g. tool calls over a cap
+        removed) or None to keep it."""
+        ...
 
     def on_decision(self, record: StepRecord) -> None: ...
 

@@ -8,9 +8,10 @@
       # agreement: {execute: true} compares code answers by running them (opt-in: runs model-written code)
       - {model: gpt-4-1106-preview, provider: openai}
 
-Strategies: ``rule`` (the built-in composite checks; the default), ``agreement`` (same answer as earlier
-drafts), ``learned`` (a trained :class:`~cascadeflow.cascade.quality.learned.LearnedScorer`, inline) and
-``collect`` (never accept: only keep the draft for later tiers to agree with). ``tier_order: given`` keeps
+Strategies (:mod:`cascadeflow.cascade.strategies`, looked up by name, each reading its own settings block):
+``rule`` (the built-in composite checks; the default), ``agreement`` (same answer as earlier drafts),
+``learned`` (a trained :class:`~cascadeflow.cascade.quality.learned.LearnedScorer`, inline) and ``collect`` (never
+accept: only keep the draft for later tiers to agree with). ``tier_order: given`` keeps
 the tiers in the listed order (calibrated plans use it: asking a strong cheap model first can be cheaper
 overall); the default ``price`` sorts them cheapest first. ``threshold`` becomes the tier's
 ``ModelConfig.quality_threshold``; any other ``ModelConfig`` field may be given per tier. ``cascadeflow
@@ -23,23 +24,19 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from cascadeflow.cascade.quality.base import Validator
-from cascadeflow.config import COMPLEXITY_LEVELS, TIER_ORDERS, ModelConfig
+from cascadeflow.cascade.strategies import StrategyContext, StrategyRegistry
+from cascadeflow.config import COMPLEXITY_LEVELS, TIER_ORDERS, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
 from cascadeflow.validate import check_int, check_number
 
-if TYPE_CHECKING:
-    from cascadeflow.cascade.quality.code_behaviour import BehaviourRunner
-
 VERSION: Final = 1
-STRATEGIES: Final[tuple[str, ...]] = ("rule", "agreement", "learned", "collect")
-_TIER_KEYS: Final = frozenset({"model", "strategy", "threshold", "agreement", "learned"})
+_TIER_KEYS: Final = frozenset({"model", "strategy", "threshold"})
 _MODEL_KEYS: Final = frozenset(f.name for f in fields(ModelConfig)) - {"name", "quality_threshold"}
 _TOP_KEYS: Final = frozenset({"version", "tiers", "tier_order", "start_tiers", "max_escalations", "calibration"})
 _THRESHOLD_SCALE: Final = 1_000_000  # thresholds are written with 6 decimals
-_AGREEMENT_KEYS: Final = frozenset({"kind", "min_agree", "peers", "execute"})
 
 
 @dataclass(frozen=True)
@@ -51,8 +48,20 @@ class TierPlan:
     threshold: float | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     """ModelConfig fields other than the name and threshold (provider, prices, base_url, ...)."""
-    agreement: Mapping[str, Any] = field(default_factory=dict)
-    learned: Mapping[str, Any] | None = None
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Strategy settings blocks by their tier key (``agreement: {...}``, ``learned: {...}``, ...)."""
+
+    def block(self, key: str | None) -> Mapping[str, Any]:
+        """The settings block stored under ``key`` (empty when absent)."""
+        return {} if key is None else self.params.get(key, {})
+
+    @property
+    def agreement(self) -> Mapping[str, Any]:
+        return self.block("agreement")
+
+    @property
+    def learned(self) -> Mapping[str, Any] | None:
+        return self.params.get("learned")
 
     def model_config(self) -> ModelConfig:
         data = {"name": self.model, **self.settings, "quality_threshold": self.threshold}
@@ -75,14 +84,6 @@ class CascadePlan:
         return tuple(t.model for t in self.tiers)
 
 
-def _execute_switch(agreement: Mapping[str, Any], where: str) -> bool:
-    """``agreement.execute``: a real boolean only (a truthiness test would run code for ``execute: "false"``)."""
-    execute = agreement.get("execute", False)
-    if not isinstance(execute, bool):
-        raise ConfigError(where, f"must be true or false, got {execute!r}")
-    return execute
-
-
 def _mapping(raw: Any, where: str) -> dict[str, Any]:
     """A YAML mapping (absent/empty reads as empty); anything else names the field."""
     if raw is None:
@@ -92,50 +93,38 @@ def _mapping(raw: Any, where: str) -> dict[str, Any]:
     return dict(raw)
 
 
-def _agreement_from_dict(raw: Any, where: str) -> dict[str, Any]:
-    """The ``agreement:`` settings of a tier, each checked by type (``min_agree: x`` or ``peers: 5`` fail here,
-    naming the field, instead of deep inside the validator)."""
-    agreement = _mapping(raw, where)
-    bad = sorted(set(agreement) - _AGREEMENT_KEYS, key=str)
-    if bad:
-        raise ConfigError(f"{where}.{bad[0]}", f"unknown key; use {sorted(_AGREEMENT_KEYS)}")
-    if "kind" in agreement and not isinstance(agreement["kind"], str):
-        raise ConfigError(f"{where}.kind", f"must be a string, got {agreement['kind']!r}")
-    if "min_agree" in agreement:
-        check_int(f"{where}.min_agree", agreement["min_agree"], lo=1)
-    peers = agreement.get("peers", [])
-    if isinstance(peers, str) or not isinstance(peers, Sequence) or not all(isinstance(p, str) for p in peers):
-        raise ConfigError(f"{where}.peers", f"must be a list of model names, got {peers!r}")
-    _execute_switch(agreement, f"{where}.execute")
-    return agreement
-
-
-def _tier_from_dict(raw: Any, where: str) -> TierPlan:
+def _tier_from_dict(raw: Any, where: str, strategies: StrategyRegistry) -> TierPlan:
     if not isinstance(raw, Mapping):
         raise ConfigError(where, f"must be a mapping, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - _TIER_KEYS - _MODEL_KEYS, key=str)
+    blocks = strategies.settings_keys()
+    keys = _TIER_KEYS | blocks | _MODEL_KEYS
+    unknown = sorted(set(raw) - keys, key=str)
     if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}", f"unknown key; tier keys: {sorted(_TIER_KEYS | _MODEL_KEYS)}")
+        raise ConfigError(f"{where}.{unknown[0]}", f"unknown key; tier keys: {sorted(keys)}")
     model = raw.get("model")
     if not isinstance(model, str) or not model.strip():
         raise ConfigError(f"{where}.model", f"must be a model name, got {model!r}")
-    strategy = raw.get("strategy", "rule")
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"{where}.strategy", f"must be one of {list(STRATEGIES)}, got {strategy!r}")
-    agreement = _agreement_from_dict(raw.get("agreement"), f"{where}.agreement")
-    learned = raw.get("learned")
-    if strategy == "learned" and not isinstance(learned, Mapping):
-        raise ConfigError(f"{where}.learned", "strategy 'learned' needs the scorer's coefficients under 'learned'")
+    name = raw.get("strategy", "rule")
+    if not isinstance(name, str) or name not in strategies.names():
+        raise ConfigError(f"{where}.strategy", f"must be one of {strategies.names()}, got {name!r}")
+    strategy = strategies.get(name)
+    params: dict[str, Mapping[str, Any]] = {}
+    for owner_name in strategies.names():  # every block present is checked by the strategy that reads it
+        owner = strategies.get(owner_name)
+        key = owner.settings_key
+        if key and (key in raw or owner is strategy):
+            block = owner.check(_mapping(raw.get(key), f"{where}.{key}"), f"{where}.{key}")
+            if key in raw:
+                params[key] = block
     threshold = raw.get("threshold")
     if threshold is not None:  # a number here; its range is checked as the tier's quality_threshold below
         check_number(f"{where}.threshold", threshold, lo=-math.inf)
     tier = TierPlan(
         model=model,
-        strategy=strategy,
+        strategy=name,
         threshold=None if threshold is None else float(threshold),
         settings={k: v for k, v in raw.items() if k in _MODEL_KEYS},
-        agreement=agreement,
-        learned=dict(learned) if isinstance(learned, Mapping) else None,
+        params=params,
     )
     try:
         tier.model_config()  # validates prices, threshold range, provider name shape
@@ -154,8 +143,9 @@ def _start_tiers(raw: Any) -> dict[str, int]:
     return start
 
 
-def plan_from_dict(data: Mapping[str, Any]) -> CascadePlan:
+def plan_from_dict(data: Mapping[str, Any], strategies: StrategyRegistry | None = None) -> CascadePlan:
     """Validate a parsed YAML/JSON mapping into a :class:`CascadePlan`; errors name the field."""
+    strategies = strategies or StrategyRegistry()
     unknown = sorted(set(data) - _TOP_KEYS, key=str)
     if unknown:
         raise ConfigError(str(unknown[0]), f"unknown key; top-level keys: {sorted(_TOP_KEYS)}")
@@ -164,7 +154,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> CascadePlan:
     raw_tiers = data.get("tiers")
     if not isinstance(raw_tiers, Sequence) or isinstance(raw_tiers, str) or not raw_tiers:
         raise ConfigError("tiers", "give a non-empty list of tiers (the top model last)")
-    tiers = tuple(_tier_from_dict(t, f"tiers[{i}]") for i, t in enumerate(raw_tiers))
+    tiers = tuple(_tier_from_dict(t, f"tiers[{i}]", strategies) for i, t in enumerate(raw_tiers))
     escalations = data.get("max_escalations")
     if escalations is not None:
         check_int("max_escalations", escalations, lo=0)
@@ -188,10 +178,9 @@ def plan_to_dict(plan: CascadePlan) -> dict[str, Any]:
         if tier.threshold is not None:
             # Rounded *down*: a score equal to the calibrated threshold must still pass after the round trip.
             out["threshold"] = math.floor(float(tier.threshold) * _THRESHOLD_SCALE) / _THRESHOLD_SCALE
-        if tier.agreement:
-            out["agreement"] = dict(tier.agreement)
-        if tier.learned is not None:
-            out["learned"] = dict(tier.learned)
+        for key, block in tier.params.items():
+            if block or key == "learned":
+                out[key] = dict(block)
         tiers.append(out)
     data: dict[str, Any] = {"version": VERSION}
     if plan.tier_order != "price":
@@ -204,7 +193,7 @@ def plan_to_dict(plan: CascadePlan) -> dict[str, Any]:
     return data
 
 
-def read_plan(path: str | Path) -> CascadePlan:
+def read_plan(path: str | Path, strategies: StrategyRegistry | None = None) -> CascadePlan:
     """Read a cascade YAML file (UTF-8: a file in another encoding is an error saying so, never mojibake)."""
     import yaml
 
@@ -226,7 +215,7 @@ def read_plan(path: str | Path) -> CascadePlan:
         raise ConfigError("config", f"cannot parse cascade config {path}: {exc}") from exc
     if not isinstance(data, Mapping):
         raise ConfigError("config", f"{path} must hold a mapping with a 'tiers' list")
-    return plan_from_dict(data)
+    return plan_from_dict(data, strategies)
 
 
 def write_plan(plan: CascadePlan, path: str | Path) -> None:
@@ -236,67 +225,46 @@ def write_plan(plan: CascadePlan, path: str | Path) -> None:
     Path(path).write_text("# cascadeflow cascade config; see docs/benchmarks.md\n" + text, encoding="utf-8")
 
 
-def _runs_code(tier: TierPlan) -> bool:
-    return tier.strategy == "agreement" and _execute_switch(tier.agreement, "agreement.execute")
+def tier_validator(
+    tier: TierPlan, context: StrategyContext | None = None, strategies: StrategyRegistry | None = None
+) -> Validator | None:
+    """The tier's own validator from its strategy, or None (``rule``: the agent's default composite checks)."""
+    registry = strategies or StrategyRegistry()
+    strategy = registry.get(tier.strategy)
+    context = context or StrategyContext(QualityConfig.for_cascade())
+    return strategy.build(tier, tier.block(strategy.settings_key), context)
 
 
-def tier_validator(tier: TierPlan, *, runner: BehaviourRunner | None = None) -> Validator | None:
-    """The tier's own validator, or None for ``rule`` (the agent's default composite validator). ``runner``:
-    the sandboxed code runner to share, for tiers that run code (else the validator checks for its own)."""
-    if _runs_code(tier):
-        from cascadeflow.cascade.quality.code_behaviour import BehaviourAgreementValidator
-
-        spec = tier.agreement
-        return BehaviourAgreementValidator(  # checks the sandbox now: a ConfigError here, not at the first draft
-            min_agree=int(spec.get("min_agree", 1)), peers=tuple(str(p) for p in spec.get("peers", ())),
-            setting="agreement.execute", runner=runner,
-        )
-    if tier.strategy == "agreement":
-        from cascadeflow.cascade.quality.agreement import AgreementValidator
-
-        spec = tier.agreement
-        return AgreementValidator(
-            kind=str(spec.get("kind", "auto")),
-            min_agree=int(spec.get("min_agree", 1)),
-            peers=tuple(str(p) for p in spec.get("peers", ())),
-        )
-    if tier.strategy == "collect":
-        from cascadeflow.cascade.quality.agreement import collect_draft
-
-        return collect_draft
-    if tier.strategy == "learned" and tier.learned is not None:
-        from cascadeflow.cascade.quality.learned import LearnedScorer, LearnedValidator
-
-        scorer = LearnedScorer.from_dict(tier.learned)
-        base = None
-        if scorer.checks:
-            from cascadeflow.cascade.quality.composite import build_validator
-            from cascadeflow.config import QualityConfig
-
-            base = build_validator(QualityConfig.for_cascade())
-        return LearnedValidator(scorer, base=base)
-    return None
-
-
-def plan_agent_kwargs(plan: CascadePlan) -> dict[str, Any]:
+def plan_agent_kwargs(
+    plan: CascadePlan, *, quality: QualityConfig | None = None, strategies: StrategyRegistry | None = None
+) -> dict[str, Any]:
     """``CascadeAgent`` keyword arguments for a plan: models, tier_order, tier_validators, start_tiers,
-    max_escalations."""
+    max_escalations (and ``quality_config`` when given; strategies that build on the composite checks use it)."""
+    registry = strategies or StrategyRegistry()
     runner = None
-    if any(_runs_code(t) for t in plan.tiers):  # one sandbox check, and one memory of results, for all tiers
+    if any(registry.get(t.strategy).runs_code(t.block(registry.get(t.strategy).settings_key)) for t in plan.tiers):
+        # one sandbox check (a ConfigError now, not at the first draft) and one memory of results for all tiers
         from cascadeflow.cascade.quality.code_behaviour import BehaviourRunner
         from cascadeflow.cascade.quality.sandbox import Sandbox
 
         runner = BehaviourRunner(Sandbox.detect("agreement.execute"))
-    validators = {t.model: v for t in plan.tiers for v in (tier_validator(t, runner=runner),) if v is not None}
-    return {
+    context = StrategyContext(quality or QualityConfig.for_cascade(), runner)
+    validators = {t.model: v for t in plan.tiers for v in (tier_validator(t, context, registry),) if v is not None}
+    kwargs: dict[str, Any] = {
         "models": [t.model_config() for t in plan.tiers],
         "tier_order": plan.tier_order,
         "tier_validators": validators,
         "start_tiers": dict(plan.start_tiers),
         "max_escalations": plan.max_escalations,
     }
+    if quality is not None:
+        kwargs["quality_config"] = quality
+    return kwargs
 
 
-def load_cascade_config(path: str | Path) -> dict[str, Any]:
+def load_cascade_config(
+    path: str | Path, *, quality: QualityConfig | None = None, strategies: StrategyRegistry | None = None
+) -> dict[str, Any]:
     """Read a cascade YAML file into ``CascadeAgent(**kwargs)`` keyword arguments."""
-    return plan_agent_kwargs(read_plan(path))
+    registry = strategies or StrategyRegistry()
+    return plan_agent_kwargs(read_plan(path, registry), quality=quality, strategies=registry)

@@ -12,15 +12,24 @@ from typing import Any, Literal, TypeAlias
 from cascadeflow.cascade.quality.base import Verdict
 from cascadeflow.types import Completion, ToolCall, Usage
 
-Action: TypeAlias = Literal["accept", "escalate", "final", "fallback"]
+Action: TypeAlias = Literal["accept", "escalate", "final", "fallback", "verify", "shadow"]
 """accept: a draft passed validation and is the answer. escalate: it failed, the next tier is asked.
 final: the last tier's answer (or the last allowed one) is returned as is. fallback: the call itself failed
-(error, open circuit) and the next tier is asked."""
+(error, open circuit) and the next tier is asked. verify: a call made to judge a draft (verify-by-scoring).
+shadow: a call made off the answer's path to learn from (self-calibration)."""
+CallKind: TypeAlias = Literal["complete", "stream", "score", "shadow"]
+ANSWER_KINDS: frozenset[str] = frozenset({"complete", "stream"})
+"""Records of calls that produced (or failed to produce) a tier's answer, as opposed to verify/shadow calls."""
 
 
 @dataclass(frozen=True, slots=True)
 class StepRecord:
-    """One model call inside a cascade run."""
+    """One provider call inside a cascade run: what was called, what it cost, and what was decided.
+
+    ``kind`` says what the call was for (``complete``/``stream``: a tier's answer; ``score``: judging a draft;
+    ``shadow``: learning off the answer's path); ``run_id``, ``started_at`` (UNIX seconds) and ``user_id`` tie it to
+    its run for traces and ledgers.
+    """
 
     tier: int
     model: str
@@ -34,6 +43,17 @@ class StepRecord:
     finish_reason: str | None = None
     error: str | None = None
     usage_estimated: bool = False
+    kind: CallKind = "complete"
+    run_id: str = ""
+    started_at: float = 0.0
+    user_id: str | None = None
+    cached: bool = False
+    """The answer came from a response cache: no model was called and it cost nothing."""
+
+    @property
+    def is_answer(self) -> bool:
+        """A tier's answer (or its failed attempt), not a verify or shadow call."""
+        return self.kind in ANSWER_KINDS
 
     @property
     def input_tokens(self) -> int:
@@ -59,6 +79,11 @@ class StepRecord:
             "finish_reason": self.finish_reason,
             "error": self.error,
             "usage_estimated": self.usage_estimated,
+            "kind": self.kind,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "user_id": self.user_id,
+            "cached": self.cached,
         }
 
 
@@ -94,13 +119,23 @@ class CascadeResult:
         return float(self.baseline_cost - self.cost)
 
     @property
+    def answers(self) -> tuple[StepRecord, ...]:
+        """The records of tier answers (and failed attempts), without verify/shadow calls."""
+        return tuple(s for s in self.steps if s.is_answer)
+
+    @property
+    def cached(self) -> bool:
+        """The final answer came from a response cache (it cost nothing)."""
+        return self.completion.cached
+
+    @property
     def cascaded(self) -> bool:
-        """True when more than one model was called."""
-        return len(self.steps) > 1
+        """True when more than one tier was asked for an answer."""
+        return len(self.answers) > 1
 
     @property
     def quality_score(self) -> float | None:
-        verdict = self.steps[-1].verdict
+        verdict = self.answers[-1].verdict
         return None if verdict is None else verdict.score
 
     @property

@@ -8,7 +8,6 @@ The run ends with a :class:`FinalResult` carrying the same :class:`CascadeResult
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -65,6 +64,7 @@ async def _collect(
     calls: tuple[ToolCall, ...] = ()
     logprobs: list[TokenLogprob] | None = None
     cost: Decimal | None = None
+    cached = False
     chunks = stream_before_deadline(tier.provider.stream(request), request.deadline, model=tier.name,
                                     provider=tier.config.provider)
     async for chunk in chunks:
@@ -80,6 +80,7 @@ async def _collect(
             usage = chunk.usage
         if chunk.cost_usd is not None:
             cost = chunk.cost_usd
+        cached = cached or chunk.cached
         if chunk.finish_reason is not None:
             finish = chunk.finish_reason
     if finish is None:
@@ -96,6 +97,7 @@ async def _collect(
         logprobs=None if logprobs is None else tuple(logprobs),
         usage_estimated=estimated,
         cost_usd=cost,
+        cached=cached,
     )
 
 
@@ -104,36 +106,41 @@ async def stream_cascade(
 ) -> AsyncIterator[StreamEvent]:
     """Run ``request`` through ``engine`` as a stream of :data:`StreamEvent`."""
     state: RunState = engine.start(request)
-    for position, index in enumerate(state.plan):
+    for position in range(len(state.plan)):
+        begun = await engine.begin(state, position, "stream")
+        index = begun.tier
         tier = engine.tiers[index]
-        is_last = position == len(state.plan) - 1
-        call_started = time.perf_counter()
+        is_last = position == len(state.plan) - 1 or begun.final
         completion: Completion | None = None
         try:
-            async for item in _collect(tier, index, request, show=not buffered, is_draft=not is_last):
+            async for item in _collect(tier, index, begun.request, show=not buffered, is_draft=not is_last):
                 if isinstance(item, Completion):
-                    completion = check_not_empty(item, tier)
+                    completion = check_not_empty(state.gate.answered(begun, item), tier)
                 else:
                     yield item
         except ProviderError as exc:
-            step = engine.record_failure(state, position, exc, call_started)
-            yield _escalation(engine, state, position, "fallback", step.reason)
+            step = await engine.record_failure(state, position, exc, begun)
+            yield _escalation(engine, state, position, index, "fallback", step.reason)
             continue
+        except BaseException:
+            await state.gate.end(begun, None)
+            raise
         assert completion is not None  # _collect always ends with the Completion or raises
-        result = await engine.settle(state, position, completion, (time.perf_counter() - call_started) * 1000.0)
+        result = await engine.settle(state, position, completion, begun)
         if result is not None:
             if buffered:
                 yield TextDelta(tier=index, model=tier.name, text=completion.content, draft=False)
             yield FinalResult(result)
             return
-        yield _escalation(engine, state, position, "escalate", state.steps[-1].reason)
+        reason = next(s.reason for s in reversed(state.steps) if s.is_answer)
+        yield _escalation(engine, state, position, index, "escalate", reason)
     raise AllTiersFailedError(state.attempts)
 
 
 def _escalation(
-    engine: CascadeEngine, state: RunState, position: int, action: Literal["escalate", "fallback"], reason: str
+    engine: CascadeEngine, state: RunState, position: int, index: int, action: Literal["escalate", "fallback"],
+    reason: str,
 ) -> Escalation:
-    index = state.plan[position]
     following = engine.next_tier(state.plan, position)
     nxt = None if following is None else following.name
     return Escalation(tier=index, model=engine.tiers[index].name, next_model=nxt, action=action, reason=reason)

@@ -25,6 +25,7 @@ from cascadeflow.bench.checkable import CheckableQuery, CodeRunner, is_correct
 from cascadeflow.cli.models_cmd import ensure_weights
 from cascadeflow.errors import CascadeFlowError
 from cascadeflow.local_defaults import DEFAULT_PAIR, local_agent
+from cascadeflow.providers.wrapper import supports
 
 if TYPE_CHECKING:
     from cascadeflow.agent import CascadeAgent
@@ -132,10 +133,9 @@ def _prepare(models: Sequence[str], install: bool, console: Console) -> CascadeA
     ensure_weights(models, console, install=install)
     agent = local_agent(models, auto_install=False)
     for tier in agent.engine.tiers:
-        load = getattr(tier.provider, "load", None)
-        if load is not None:
+        if supports(tier.provider, "load"):
             with console.status(f"loading {tier.name} …"):
-                asyncio.run(load())
+                asyncio.run(tier.provider.load())  # type: ignore[attr-defined]
     return agent
 
 

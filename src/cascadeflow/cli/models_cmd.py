@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ from cascadeflow.errors import CascadeFlowError
 from cascadeflow.local_defaults import DEFAULT_PAIR
 from cascadeflow.providers.weights import CATALOGUE, InstallProgress, PruneResult, WeightsStore, resolve_source
 
-_STAGE_LABEL = {"install": "installing parts of", "assemble": "assembling", "verify": "verifying"}
+_STAGE_LABEL = MappingProxyType({"install": "installing parts of", "assemble": "assembling", "verify": "verifying"})
 
 
 class _ProgressView:

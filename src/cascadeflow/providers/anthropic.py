@@ -11,7 +11,8 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +25,9 @@ from cascadeflow.providers.registry import ProviderPreset
 from cascadeflow.secret import Secret, as_secret
 from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, ToolCall, ToolSpec, Usage
 
+if TYPE_CHECKING:
+    from cascadeflow.providers.resources import ProviderResources
+
 API_VERSION = "2023-06-01"  # the stable Messages API version; newer features opt in via anthropic-beta headers
 # The API rejects calls without max_tokens; 1024 fits a normal chat answer without inviting runaway cost.
 DEFAULT_MAX_TOKENS = 1024
@@ -32,8 +36,10 @@ JSON_INSTRUCTION = "Answer with one valid JSON object and nothing else."
 _MS_PER_SECOND = 1000.0
 _OVERLOADED_STATUS = 529  # Anthropic's "overloaded_error": transient, like a 503
 
-_STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
-_ERROR_TYPES_TO_STATUS = {
+_STOP_REASONS = MappingProxyType(
+    {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+)
+_ERROR_TYPES_TO_STATUS = MappingProxyType({
     "invalid_request_error": 400,
     "authentication_error": 401,
     "permission_error": 403,
@@ -41,7 +47,7 @@ _ERROR_TYPES_TO_STATUS = {
     "rate_limit_error": 429,
     "api_error": 500,
     "overloaded_error": _OVERLOADED_STATUS,
-}
+})
 
 
 def _tool_use_block(call: ToolCall) -> dict[str, Any]:
@@ -286,6 +292,7 @@ class AnthropicProvider(HttpJsonProvider):
         cls,
         config: ModelConfig,
         preset: ProviderPreset,
+        resources: ProviderResources | None = None,
         *,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,

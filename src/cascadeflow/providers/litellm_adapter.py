@@ -7,10 +7,11 @@ installed. litellm is imported only inside :meth:`LiteLLMProvider.from_config`, 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import ConfigError, ProviderError, ProviderTimeoutError
@@ -24,6 +25,9 @@ from cascadeflow.providers.openai_compatible import (
 from cascadeflow.providers.registry import ProviderPreset
 from cascadeflow.secret import Secret, as_secret, redact_url
 from cascadeflow.types import Chunk, Completion, CompletionRequest
+
+if TYPE_CHECKING:
+    from cascadeflow.providers.resources import ProviderResources
 
 INSTALL_HINT = 'provider "litellm" needs the litellm package: pip install "cascadeflow[litellm]"'
 _MS_PER_SECOND = 1000.0
@@ -83,16 +87,21 @@ class LiteLLMProvider:
         return f"{type(self).__name__}(model={self.model!r}, provider={self.provider!r}{where})"
 
     @classmethod
-    def from_config(cls, config: ModelConfig, preset: ProviderPreset) -> LiteLLMProvider:
+    def from_config(
+        cls, config: ModelConfig, preset: ProviderPreset, resources: ProviderResources | None = None
+    ) -> LiteLLMProvider:
         try:
             import litellm
         except ImportError as exc:
             raise ConfigError("ModelConfig.provider", INSTALL_HINT) from exc
+        key = config.secret_key
+        if key is None and preset.api_key_env:  # a preset that names its key variable: read it now, not at import
+            key = as_secret(os.environ.get(preset.api_key_env, "").strip(), source=preset.api_key_env)
         return cls(
             config.name,
             module=litellm,
             provider=config.provider,
-            api_key=config.secret_key,
+            api_key=key,
             base_url=config.base_url,
             timeout_s=config.timeout_s,
         )

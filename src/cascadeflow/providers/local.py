@@ -25,6 +25,7 @@ from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, Tok
 if TYPE_CHECKING:
     from cascadeflow.config import ModelConfig
     from cascadeflow.providers.registry import ProviderPreset
+    from cascadeflow.providers.resources import ProviderResources
 
 PROVIDER = "local"
 INSTALL_HINT = 'the local provider needs llama-cpp-python: pip install "cascadeflow[local]"'
@@ -192,24 +193,6 @@ def _formatter(llm: Any, spec: str) -> Any:
     return Jinja2ChatFormatter(template=template, eos_token=text(llm.token_eos()), bos_token=text(llm.token_bos()))
 
 
-_DEFAULT_POOL: ModelPool | None = None
-_DEFAULT_POOL_GUARD = threading.Lock()
-
-
-def default_pool() -> ModelPool:
-    """The process-wide pool used by :meth:`LocalLlamaProvider.from_config`.
-
-    Module-level on purpose: a loaded model is a process resource (hundreds of MB of weights), and the registry's
-    ``from_config(config, preset)`` has no channel to pass a shared object, so two agents naming the same file
-    would otherwise load it twice. Created on first use, never at import; pass ``pool=`` to opt out.
-    """
-    global _DEFAULT_POOL
-    with _DEFAULT_POOL_GUARD:
-        if _DEFAULT_POOL is None:
-            _DEFAULT_POOL = ModelPool()
-        return _DEFAULT_POOL
-
-
 @dataclass(frozen=True, slots=True)
 class ScoredToken(TokenLogprob):
     """A scored token plus the log-probability of the scorer's own top choice at that position."""
@@ -231,19 +214,26 @@ class LocalLlamaProvider:
     provider = PROVIDER
 
     def __init__(self, settings: LocalSettings, *, name: str | None = None, pool: ModelPool | None = None) -> None:
+        """``pool``: where loaded models live (share one between providers and agents to load each model once);
+        without one the provider keeps a pool of its own and frees it in :meth:`aclose`."""
         self.settings = settings
         self.model = name or settings.model
         self._pool = pool
         self._sampled = itertools.count()
+        self._owns_pool = False
 
     @classmethod
-    def from_config(cls, config: ModelConfig, preset: ProviderPreset | None = None) -> LocalLlamaProvider:
-        return cls(LocalSettings.from_options(config.options, config.name), name=config.name)
+    def from_config(
+        cls, config: ModelConfig, preset: ProviderPreset, resources: ProviderResources | None = None
+    ) -> LocalLlamaProvider:
+        pool = None if resources is None else resources.model_pool
+        return cls(LocalSettings.from_options(config.options, config.name), name=config.name, pool=pool)
 
     @property
     def pool(self) -> ModelPool:
         if self._pool is None:
-            self._pool = default_pool()
+            self._pool = ModelPool()
+            self._owns_pool = True
         return self._pool
 
     async def load(self) -> None:
@@ -367,8 +357,10 @@ class LocalLlamaProvider:
         return await asyncio.to_thread(run)
 
     async def aclose(self) -> None:
-        """Nothing to release per provider: loaded models belong to the pool (see :meth:`ModelPool.close`)."""
-        return None
+        """Free the models of a pool this provider created itself; a pool it was given belongs to the giver."""
+        if self._owns_pool and self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.close)
 
 
 class _GreedyTrace:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +24,9 @@ from cascadeflow.providers.http_errors import Endpoint, decode_json, error_detai
 from cascadeflow.providers.registry import ProviderPreset
 from cascadeflow.secret import Secret, as_secret
 from cascadeflow.types import Chunk, Completion, CompletionRequest, TokenLogprob, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from cascadeflow.providers.resources import ProviderResources
 
 # One alternative per token is enough for confidence checks (they read the chosen token's logprob); llama.cpp
 # returns no logprobs at all unless top_logprobs is set. Override per model with options={"top_logprobs": n}.
@@ -265,6 +268,7 @@ class OpenAICompatibleProvider(HttpJsonProvider):
         cls,
         config: ModelConfig,
         preset: ProviderPreset,
+        resources: ProviderResources | None = None,
         *,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,

@@ -7,6 +7,8 @@ vLLM) also implement :class:`ScoringProvider`, which the verify-by-scoring valid
 knows what a request *would* cost without calling (a replayed recording) implements :class:`CostEstimator`;
 the engine asks the top tier's provider for it to state the baseline of a run the top tier never answered.
 Errors are raised as :class:`~cascadeflow.errors.ProviderError` subclasses, never returned as empty content.
+Whether a provider — possibly behind wrappers — has an optional capability is asked with
+:func:`cascadeflow.providers.wrapper.supports`, never with ``isinstance`` or ``hasattr``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, Tok
 class Provider(Protocol):
     """One model endpoint."""
 
-    provider: str
-    model: str
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
 
     async def complete(self, request: CompletionRequest) -> Completion: ...
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from cascadeflow.config import ModelConfig
 from cascadeflow.errors import ConfigError
 from cascadeflow.providers.protocol import Provider
+
+if TYPE_CHECKING:
+    from cascadeflow.providers.resources import ProviderResources
 
 _OPENAI = "cascadeflow.providers.openai_compatible:OpenAICompatibleProvider"
 _ANTHROPIC = "cascadeflow.providers.anthropic:AnthropicProvider"
@@ -33,7 +36,6 @@ class ProviderPreset:
     base_url_env: str | None = None
     requires_key: bool = False
     free: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def wire_class(self) -> Any:
         from cascadeflow.providers.httpx_cli import defer_httpx_cli
@@ -95,10 +97,13 @@ class ProviderRegistry:
         preset = self._presets.get(name)
         return bool(preset and preset.free)
 
-    def build(self, config: ModelConfig) -> Provider:
+    def build(self, config: ModelConfig, resources: ProviderResources | None = None) -> Provider:
+        """One provider for ``config``: ``WireClass.from_config(config, preset, resources)`` — the one signature
+        every wire class implements (``resources`` holds what providers of one agent share, e.g. loaded models)."""
         preset = self.get(config.provider)
-        factory = cast(Callable[[ModelConfig, ProviderPreset], Provider], preset.wire_class().from_config)
-        return factory(config, preset)
+        factory = cast(Callable[[ModelConfig, ProviderPreset, "ProviderResources | None"], Provider],
+                       preset.wire_class().from_config)
+        return factory(config, preset, resources)
 
 
 def default_registry() -> ProviderRegistry:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 from cascadeflow.errors import MalformedResponseError
 from cascadeflow.providers.http_errors import Endpoint
 
 _SNIPPET_CHARS: Final = 80
-_EMPTY: Final[Mapping[str, Any]] = {}
+_EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 def _bad(endpoint: Endpoint, where: str, what: str, raw: Any) -> MalformedResponseError:

@@ -7,23 +7,25 @@ Names load lazily (PEP 562): importing the breaker alone does not pull in tenaci
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS: dict[str, str] = {
+_EXPORTS: Mapping[str, str] = MappingProxyType({
     "BreakerConfig": "cascadeflow.resilience.breaker",
     "CircuitBreaker": "cascadeflow.resilience.breaker",
     "ResilientProvider": "cascadeflow.resilience.provider",
-    "ResilientScoringProvider": "cascadeflow.resilience.provider",
+    "ResilienceLayer": "cascadeflow.resilience.provider",
     "RetryPolicy": "cascadeflow.resilience.retry",
     "retry_call": "cascadeflow.resilience.retry",
     "wrap_resilient": "cascadeflow.resilience.provider",
-}
+})
 
 __all__ = [
     "BreakerConfig",
     "CircuitBreaker",
+    "ResilienceLayer",
     "ResilientProvider",
-    "ResilientScoringProvider",
     "RetryPolicy",
     "retry_call",
     "wrap_resilient",
@@ -31,7 +33,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from cascadeflow.resilience.breaker import BreakerConfig, CircuitBreaker
-    from cascadeflow.resilience.provider import ResilientProvider, ResilientScoringProvider, wrap_resilient
+    from cascadeflow.resilience.provider import ResilienceLayer, ResilientProvider, wrap_resilient
     from cascadeflow.resilience.retry import RetryPolicy, retry_call
 
 

@@ -29,7 +29,8 @@ from cascadeflow.errors import (
     ProviderTimeoutError,
     RetriableProviderError,
 )
-from cascadeflow.providers.protocol import Provider, ScoringProvider
+from cascadeflow.providers.protocol import Provider
+from cascadeflow.providers.wrapper import WrapperProvider, supports
 from cascadeflow.resilience.breaker import BreakerConfig, CircuitBreaker, Clock
 from cascadeflow.resilience.retry import RandomFn, RetryPolicy, SleepFn, retry_call
 from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, TokenLogprob
@@ -61,8 +62,12 @@ class _Limit:
     seconds: float = 0.0
 
 
-class ResilientProvider:
-    """Wraps ``inner`` (any :class:`Provider`); ``provider``/``model`` are the inner's, errors stay typed."""
+class ResilientProvider(WrapperProvider):
+    """Wraps ``inner`` (any :class:`Provider`); ``provider``/``model`` are the inner's, errors stay typed.
+
+    ``score`` gets the same protection when the provider underneath can score (see
+    :func:`~cascadeflow.providers.wrapper.supports`); other attributes and capabilities pass through.
+    """
 
     def __init__(
         self,
@@ -78,9 +83,7 @@ class ResilientProvider:
         first_token_timeout_s: float | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.inner = inner
-        self.provider = inner.provider
-        self.model = inner.model
+        super().__init__(inner)
         self.policy = policy or RetryPolicy()
         self.timeout_s = timeout_s
         self.deadline_s = deadline_s
@@ -208,25 +211,14 @@ class ResilientProvider:
         finally:
             await _aclose(iterator)
 
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-class ResilientScoringProvider(ResilientProvider):
-    """The wrapper for providers that can also score given text; ``score`` gets the same protection."""
-
-    inner: ScoringProvider
-
-    def __init__(self, inner: ScoringProvider, **kwargs: Any) -> None:
-        super().__init__(inner, **kwargs)
-        self.inner = inner
-
     async def score(self, messages: Sequence[Message], text: str) -> tuple[TokenLogprob, ...]:
+        if not supports(self.inner, "score"):
+            return await super().score(messages, text)  # raises: the provider underneath cannot score
         budget = self._budget(None)
 
         async def attempt() -> tuple[TokenLogprob, ...]:
             limit = self._attempt_limit()
-            return await self._within(self.inner.score(messages, text), limit, budget)
+            return await self._within(super(ResilientProvider, self).score(messages, text), limit, budget)
 
         return await self._call(attempt, budget)
 
@@ -239,9 +231,10 @@ def wrap_resilient(
     clock: Clock | None = None,
     breaker_config: BreakerConfig | None = None,
     rng: RandomFn = random.random,
-) -> Provider:
+) -> ResilientProvider:
     """Wrap one tier's provider with ``config``'s retries and time limits (``timeout_s``,
-    ``first_token_timeout_s``, ``deadline_s``); keeps ``score`` if present."""
+    ``first_token_timeout_s``, ``deadline_s``) and a circuit breaker of its own. It is the first layer of every
+    tier's wrapper chain (see :class:`ResilienceLayer`)."""
     now = clock or time.monotonic
     breaker = CircuitBreaker(breaker_config, name=config.name, provider=config.provider, clock=now)
     kwargs: dict[str, Any] = {
@@ -254,6 +247,17 @@ def wrap_resilient(
         "rng": rng,
         "clock": now,
     }
-    if isinstance(provider, ScoringProvider):
-        return ResilientScoringProvider(provider, **kwargs)
     return ResilientProvider(provider, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class ResilienceLayer:
+    """The chain's first layer: :func:`wrap_resilient` with injectable sleep/clock (tests never wait)."""
+
+    sleep: SleepFn | None = None
+    clock: Clock | None = None
+    breaker_config: BreakerConfig | None = None
+
+    def __call__(self, provider: Provider, config: ModelConfig) -> Provider:
+        return wrap_resilient(provider, config, sleep=self.sleep, clock=self.clock,
+                              breaker_config=self.breaker_config)

@@ -17,9 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.stop import stop_base
-
 from cascadeflow.errors import ConfigError, RateLimitError, RetriableProviderError
 
 T = TypeVar("T")
@@ -78,19 +75,6 @@ class RetryPolicy:
         return backoff
 
 
-class _StopBeforeDeadline(stop_base):
-    """Stop when the upcoming sleep plus ``min_attempt_s`` would not fit before the deadline (tenacity computes
-    the wait before asking whether to stop, so ``upcoming_sleep`` is the real next delay)."""
-
-    def __init__(self, policy: RetryPolicy, deadline: float | None, clock: ClockFn) -> None:
-        self._policy = policy
-        self._deadline = deadline
-        self._clock = clock
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return not self._policy.fits(retry_state.upcoming_sleep, self._deadline, self._clock())
-
-
 async def retry_call(
     fn: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
@@ -121,6 +105,30 @@ async def retry_call(
         if on_retry is not None:
             on_retry(1, exc, first_delay)
     await sleep(first_delay)
+    return await _retry_rest(fn, policy, sleep=sleep, rng=rng, on_retry=on_retry, deadline=deadline, clock=clock)
+
+
+async def _retry_rest(
+    fn: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    sleep: SleepFn,
+    rng: RandomFn,
+    on_retry: Callable[[int, BaseException, float], None] | None,
+    deadline: float | None,
+    clock: ClockFn,
+) -> T:
+    """The retries after the first failure, under tenacity (imported only now: a healthy process never pays for
+    it, ~7 ms at import)."""
+    from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+    from tenacity.stop import stop_base
+
+    class PastDeadline(stop_base):
+        """Stop when the next sleep plus ``min_attempt_s`` would not fit before the deadline (tenacity computes
+        the wait before asking whether to stop, so ``upcoming_sleep`` is the real next delay)."""
+
+        def __call__(self, retry_state: RetryCallState) -> bool:
+            return not policy.fits(retry_state.upcoming_sleep, deadline, clock())
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
@@ -134,7 +142,7 @@ async def retry_call(
 
     retrying = AsyncRetrying(
         sleep=sleep,
-        stop=stop_after_attempt(policy.max_retries) | _StopBeforeDeadline(policy, deadline, clock),
+        stop=stop_after_attempt(policy.max_retries) | PastDeadline(),
         wait=wait,
         retry=retry_if_exception(policy.should_retry),
         before_sleep=before_sleep,

@@ -5,9 +5,11 @@ exact-match response caches (in memory, Redis). Names load lazily; ``limits`` an
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS: dict[str, str] = {
+_EXPORTS: Mapping[str, str] = MappingProxyType({
     "AdaptiveRateLimiter": "cascadeflow.traffic.adaptive",
     "JsonCodec": "cascadeflow.traffic.codec",
     "MultiUserRateLimiter": "cascadeflow.traffic.multi_user",
@@ -18,7 +20,7 @@ _EXPORTS: dict[str, str] = {
     "WindowRateLimiter": "cascadeflow.traffic.window_limiter",
     "query_key": "cascadeflow.traffic.cache_key",
     "request_key": "cascadeflow.traffic.cache_key",
-}
+})
 
 __all__ = [
     "AdaptiveRateLimiter",

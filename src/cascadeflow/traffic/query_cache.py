@@ -40,6 +40,9 @@ class QueryCache:
     ``get_request(model, request)`` / ``set_request(...)`` for model calls (keyed by model + normalised request).
     """
 
+    blocking = False
+    """In-process dictionary: safe to call on the event loop."""
+
     def __init__(self, ttl: float = 3600, max_size: int = 1000, *, clock: Callable[[], float] = time.monotonic) -> None:
         if ttl <= 0 or max_size < 1:
             raise ConfigError("QueryCache", f"need ttl > 0 and max_size >= 1, got ttl={ttl!r}, max_size={max_size!r}")

@@ -22,6 +22,9 @@ class RedisCache:
     Values go through ``codec`` (JSON by default, ``Completion`` kept whole). Hit/miss counters are per process.
     """
 
+    blocking = True
+    """Calls block on the network: async callers run them in a worker thread."""
+
     def __init__(
         self,
         redis_url: str = "redis://localhost:6379",

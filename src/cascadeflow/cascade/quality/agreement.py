@@ -23,14 +23,20 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
-from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict, previous_drafts
+from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict, previous_drafts
 from cascadeflow.cascade.quality.text import fenced_blocks
 from cascadeflow.errors import ConfigError
 from cascadeflow.types import Completion, CompletionRequest
+from cascadeflow.validate import check_int
+
+if TYPE_CHECKING:
+    from cascadeflow.cascade.plan_config import TierPlan
+    from cascadeflow.cascade.strategies import StrategyContext
 
 AnswerKind: TypeAlias = Literal["auto", "choice", "number", "code", "text"]
 ANSWER_KINDS: Final[tuple[str, ...]] = ("auto", "choice", "number", "code", "text")
@@ -288,3 +294,72 @@ def collect_draft(request: CompletionRequest, draft: Completion, context: Valida
     """A tier that never accepts: its draft is only kept as a reference for later tiers' agreement."""
     reason = "collect: draft kept as a reference for the next tiers, never accepted here"
     return Verdict(0.0, False, (reason,), (CheckResult("collect", 0.0, reason),), "collect", context.threshold)
+
+
+# ------------------------------------------------------------------------------------------ plan strategies
+AGREEMENT_KEYS: Final = frozenset({"kind", "min_agree", "peers", "execute"})
+
+
+def execute_switch(settings: Mapping[str, Any], where: str) -> bool:
+    """``agreement.execute``: a real boolean only (a truthiness test would run code for ``execute: "false"``)."""
+    execute = settings.get("execute", False)
+    if not isinstance(execute, bool):
+        raise ConfigError(where, f"must be true or false, got {execute!r}")
+    return execute
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementStrategy:
+    """``strategy: agreement`` with ``agreement: {kind, min_agree, peers, execute}``: accept when earlier drafts
+    give the same answer (``execute: true`` compares code answers by running them in the sandbox)."""
+
+    name: str = "agreement"
+    settings_key: str | None = "agreement"
+
+    def check(self, settings: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+        bad = sorted(set(settings) - AGREEMENT_KEYS, key=str)
+        if bad:
+            raise ConfigError(f"{where}.{bad[0]}", f"unknown key; use {sorted(AGREEMENT_KEYS)}")
+        if "kind" in settings and not isinstance(settings["kind"], str):
+            raise ConfigError(f"{where}.kind", f"must be a string, got {settings['kind']!r}")
+        if "min_agree" in settings:
+            check_int(f"{where}.min_agree", settings["min_agree"], lo=1)
+        peers = settings.get("peers", [])
+        if isinstance(peers, str) or not isinstance(peers, Sequence) or not all(isinstance(p, str) for p in peers):
+            raise ConfigError(f"{where}.peers", f"must be a list of model names, got {peers!r}")
+        execute_switch(settings, f"{where}.execute")
+        return settings
+
+    def runs_code(self, settings: Mapping[str, Any]) -> bool:
+        return execute_switch(settings, "agreement.execute")
+
+    def build(self, tier: TierPlan, settings: Mapping[str, Any], context: StrategyContext) -> Validator | None:
+        min_agree = int(settings.get("min_agree", 1))
+        peers = tuple(str(p) for p in settings.get("peers", ()))
+        if self.runs_code(settings):
+            from cascadeflow.cascade.quality.code_behaviour import BehaviourAgreementValidator
+
+            return BehaviourAgreementValidator(min_agree=min_agree, peers=peers, setting="agreement.execute",
+                                               runner=context.runner)
+        return AgreementValidator(kind=str(settings.get("kind", "auto")), min_agree=min_agree, peers=peers)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectStrategy:
+    """``strategy: collect``: never accept; keep the draft for later tiers to agree with."""
+
+    name: str = "collect"
+    settings_key: str | None = None
+
+    def check(self, settings: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+        return settings
+
+    def runs_code(self, settings: Mapping[str, Any]) -> bool:
+        return False
+
+    def build(self, tier: TierPlan, settings: Mapping[str, Any], context: StrategyContext) -> Validator | None:
+        return collect_draft
+
+
+AGREEMENT: Final = AgreementStrategy()
+COLLECT: Final = CollectStrategy()

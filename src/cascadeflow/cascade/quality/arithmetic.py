@@ -13,8 +13,9 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 _MAX_EXPONENT: Final = 64
@@ -23,10 +24,10 @@ REL_TOLERANCE: Final = 1e-4
 """Worked answers round intermediate results; a relative error below this counts as correct arithmetic."""
 _MAX_SAME_UNIT_TERMS: Final = 8  # "1 kg + 2 kg + 3 kg ...": one pair per pass, a few passes
 _MAX_EXPRESSION_CHARS: Final = 200  # longer "expressions" are prose run together, not a step
-_OPERATORS: Final[dict[type, Callable[[Any, Any], Any]]] = {
+_OPERATORS: Final[Mapping[type, Callable[[Any, Any], Any]]] = MappingProxyType({
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
-}  # fmt: skip
+})
 _ANNOTATION_RE: Final = re.compile(r"<<([^<>]*=[^<>]*)>>")
 _THOUSANDS_RE: Final = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _TIMES_RE: Final = re.compile(r"(?<=[\d)])\s*[x×·]\s*(?=[\d(])")

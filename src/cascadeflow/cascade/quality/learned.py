@@ -14,7 +14,7 @@ import re
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cascadeflow.cascade.quality.agreement import (
     detect_kind,
@@ -27,6 +27,10 @@ from cascadeflow.cascade.quality.arithmetic import close, worked_steps
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict, previous_drafts
 from cascadeflow.errors import ConfigError
 from cascadeflow.types import Completion, CompletionRequest
+
+if TYPE_CHECKING:
+    from cascadeflow.cascade.plan_config import TierPlan
+    from cascadeflow.cascade.strategies import StrategyContext
 
 NAME: Final = "learned"
 FORMAT: Final = "cascadeflow.learned.logistic/1"
@@ -262,3 +266,34 @@ def _strongest(scorer: LearnedScorer, features: Mapping[str, float]) -> str:
         return ""
     value, name = max(contributions, key=lambda c: abs(c[0]))
     return f"{name} {'+' if value >= 0 else ''}{value:.2f}"
+
+
+# ------------------------------------------------------------------------------------------ plan strategy
+@dataclass(frozen=True, slots=True)
+class LearnedStrategy:
+    """``strategy: learned`` with ``learned: {...}`` (the scorer's coefficients, as ``calibrate`` writes them).
+    A scorer trained on rule-check scores is given the plan's composite checks (its ``QualityConfig``)."""
+
+    name: str = "learned"
+    settings_key: str | None = "learned"
+
+    def check(self, settings: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+        if not settings:
+            raise ConfigError(where, "strategy 'learned' needs the scorer's coefficients under 'learned'")
+        LearnedScorer.from_dict(settings)  # a malformed scorer fails when the plan is read, naming the field
+        return settings
+
+    def runs_code(self, settings: Mapping[str, Any]) -> bool:
+        return False
+
+    def build(self, tier: TierPlan, settings: Mapping[str, Any], context: StrategyContext) -> Validator | None:
+        scorer = LearnedScorer.from_dict(settings)
+        base = None
+        if scorer.checks:
+            from cascadeflow.cascade.quality.composite import build_validator
+
+            base = build_validator(context.quality)
+        return LearnedValidator(scorer, base=base)
+
+
+LEARNED: Final = LearnedStrategy()

@@ -21,6 +21,7 @@ from typing import Any
 
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict
 from cascadeflow.errors import ConfigError, ProviderError
+from cascadeflow.providers.wrapper import supports
 from cascadeflow.types import Completion, CompletionRequest, TokenLogprob
 
 
@@ -94,7 +95,7 @@ def summarize(tokens: Sequence[TokenLogprob], quantile: float) -> ScoreStats:
 
 
 def _can_score(provider: Any) -> bool:
-    return provider is not None and callable(getattr(provider, "score", None))
+    return provider is not None and supports(provider, "score")
 
 
 class ScoringVerifier:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import MappingProxyType
 from typing import Final
 
 from cascadeflow.cascade.quality.agreement import parse_options
@@ -73,11 +74,11 @@ _NUMBER_WORDS: Final = frozenset(
 _CODE_NOUNS: Final = ("function", "class", "method", "script", "program", "snippet", "code", "implementation",
                       "decorator", "one-liner")  # fmt: skip
 """``_CODE_ASK_RE`` needs one of these nouns; most questions have none and skip the regex."""
-_LANGUAGE_ALIASES: Final = {
+_LANGUAGE_ALIASES: Final = MappingProxyType({
     "py": "python", "py3": "python", "python3": "python", "ipython": "python", "pycon": "python",
     "js": "javascript", "jsx": "javascript", "ts": "typescript", "tsx": "typescript", "sh": "bash",
     "shell": "bash", "zsh": "bash", "golang": "go", "c++": "cpp", "cxx": "cpp", "rs": "rust", "rb": "ruby",
-}  # fmt: skip
+})  # fmt: skip
 _OUTPUT_TAGS: Final = frozenset({"text", "txt", "plaintext", "output", "console", "log", "stdout"})
 """Fences that show program output, not code: they neither satisfy nor fail a request for code."""
 _TRAILING_PROSE_LINES: Final = 3  # unfenced code is often followed by a line or two of explanation

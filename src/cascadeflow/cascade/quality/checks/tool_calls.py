@@ -8,6 +8,7 @@ belongs, arguments that are not an object) with JSON Schema's basic keywords: ``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
@@ -19,7 +20,7 @@ _NO_CALLS: Final = CheckResult(NAME, 1.0, "no tool calls", applicable=False)
 _MAX_DEPTH: Final = 8  # schemas nest a few levels; deeper recursion would only follow pathological input
 _MAX_ERRORS_SHOWN: Final = 3
 
-_TYPE_CHECKS: Final[Mapping[str, Callable[[object], bool]]] = {
+_TYPE_CHECKS: Final[Mapping[str, Callable[[object], bool]]] = MappingProxyType({
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
     "string": lambda v: isinstance(v, str),
@@ -27,7 +28,7 @@ _TYPE_CHECKS: Final[Mapping[str, Callable[[object], bool]]] = {
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
-}
+})
 
 
 def _type_ok(value: object, expected: object) -> bool:
