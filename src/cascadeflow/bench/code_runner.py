@@ -29,7 +29,8 @@ def probe_program(code: str, entry: str, probes: Sequence[tuple[Any, ...]]) -> s
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError):
         return None
-    kept = [s for s in tree.body if isinstance(s, _KEPT) or (isinstance(s, ast.Assign) and not _calls(s, entry))]
+    kept: list[ast.stmt] = [s for s in tree.body
+                            if isinstance(s, _KEPT) or (isinstance(s, ast.Assign) and not _calls(s, entry))]
     calls = [f"{entry}(*{tuple(args)!r})" for args in probes]
     return ast.unparse(ast.Module(body=kept, type_ignores=[])) + "\n" + "\n".join(calls) + "\n"
 

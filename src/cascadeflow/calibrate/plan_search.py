@@ -37,7 +37,7 @@ from cascadeflow.calibrate.thresholds import (
 )
 from cascadeflow.cascade.plan_config import CascadePlan, TierPlan
 from cascadeflow.cascade.quality.agreement import detect_kind, extract_python, normalize_answer
-from cascadeflow.cascade.quality.learned import agreement_features, draft_features, rule_scores
+from cascadeflow.cascade.quality.learned import SHAPE_FEATURES, agreement_features, draft_features, rule_scores
 from cascadeflow.config import COMPLEXITY_LEVELS
 from cascadeflow.errors import ConfigError
 from cascadeflow.providers.replay import RecordedPrompt
@@ -52,7 +52,6 @@ MARGIN_STEPS: Final[tuple[float, ...]] = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.01
 """Safety margins tried, smallest first; beyond 0.03 a plan is too unstable to be worth shipping."""
 Progress = Callable[[str, int, int], None]
 FEATURE_SETS: Final = ("robust", "all")
-SHAPE_FEATURES: Final = frozenset({"query_log_chars", "query_log_numbers", "answer_log_chars", "answer_log_lines"})
 
 
 @dataclass(frozen=True)

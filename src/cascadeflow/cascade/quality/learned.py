@@ -43,6 +43,9 @@ _HEDGE_RE: Final = re.compile(
 _LABEL_RE: Final = re.compile(r"^\(?(?:[A-H]|[1-9])\)?[.:)]?$")
 _NUMBER_RE: Final = re.compile(r"\d+(?:\.\d+)?")
 _QUANTITY_RE: Final = re.compile(r"\d[\d,]*(?:\.\d+)?")
+SHAPE_FEATURES: Final = frozenset({"query_log_chars", "query_log_numbers", "answer_log_chars", "answer_log_lines"})
+"""Features of a draft's *shape* (lengths): they fit the prompts a scorer was trained on more than they
+generalise, so calibration and shadow learning leave them out by default."""
 MAX_POSITION: Final = 4
 """Option positions from here on (the fifth option and later) share one ``choice_position`` feature."""
 
