@@ -218,5 +218,5 @@ def _decide(recent: Sequence[ShadowRecord], cheap: Sequence[str], costs: Sequenc
                f"certified plan costs {plan.cost:.3g} per run against {fallback_cost:.3g}")
     else:
         why = "the configured validators decide until a certified plan is cheaper"
-    return FittedPolicy(tiers, active, rate, in_force.bound, in_force.estimate, plan.cost, len(recent),
+    return FittedPolicy(tiers, active, rate, in_force.bound, in_force.estimate, plan.cost, plan.bound, len(recent),
                         labelled, why)

@@ -69,7 +69,7 @@ def fit_logistic(
     x = [[(row.get(n, 0.0) - mean[n]) / spread[n] for n in kept] + [1.0] for row in rows]
     beta = [0.0] * len(kept) + [math.log(rate / (1 - rate))]
     for _ in range(MAX_ITERATIONS):
-        step = _newton_step(x, labels, w, beta, l2 * total / len(rows))
+        step = _newton_step(x, labels, w, beta, l2)
         beta = [b + s for b, s in zip(beta, step, strict=True)]
         if max(abs(s) for s in step) < TOLERANCE:
             break

@@ -42,10 +42,13 @@ class FittedPolicy:
     active: bool = False
     rate: float = 1.0
     loss_bound: float = 1.0
-    """Upper confidence bound of the share of answers that disagree with the top tier, under this policy."""
+    """Upper confidence bound of the share of answers that disagree with the top tier, under the policy in force
+    (the fitted plan when ``active``, else the configured validators)."""
     loss_estimate: float = 1.0
     expected_cost: float = math.inf
-    """Mean cost per run under this policy (USD), from the recorded costs of each tier's calls."""
+    """Mean cost per run under the fitted plan (USD), from the recorded costs of each tier's calls."""
+    plan_bound: float = 0.0
+    """The fitted plan's own disagreement bound (whether or not it is in force)."""
     records: int = 0
     labelled: int = 0
     reason: str = ""
@@ -57,6 +60,7 @@ class FittedPolicy:
             "active": self.active, "rate": self.rate, "loss_bound": self.loss_bound,
             "loss_estimate": self.loss_estimate,
             "expected_cost": None if math.isinf(self.expected_cost) else self.expected_cost,
+            "plan_bound": self.plan_bound,
             "records": self.records, "labelled": self.labelled, "reason": self.reason,
         }, sort_keys=True)
 
@@ -70,6 +74,7 @@ class FittedPolicy:
             cost = data.get("expected_cost")
             return cls(tiers, bool(data["active"]), float(data["rate"]), float(data["loss_bound"]),
                        float(data["loss_estimate"]), math.inf if cost is None else float(cost),
-                       int(data["records"]), int(data["labelled"]), str(data.get("reason", "")))
+                       float(data.get("plan_bound", 0.0)), int(data["records"]), int(data["labelled"]),
+                       str(data.get("reason", "")))
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError("shadow.state", f"malformed fitted policy: {exc!r}") from exc

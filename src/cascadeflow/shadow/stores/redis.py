@@ -14,7 +14,8 @@ DEFAULT_NAMESPACE = "cascadeflow:shadow:"
 
 
 class RedisShadowStore:
-    """Records under ``<namespace>records`` (a list), state under ``<namespace>state`` (a hash)."""
+    """Records under ``<namespace>records`` (a list; their ids in the set ``<namespace>ids``), state under
+    ``<namespace>state`` (a hash)."""
 
     def __init__(self, url_or_client: str | redis.Redis, *, namespace: str = DEFAULT_NAMESPACE) -> None:
         try:
@@ -28,10 +29,13 @@ class RedisShadowStore:
             self._client = url_or_client
             self._owns_client = False
         self._records = f"{namespace}records"
+        self._ids = f"{namespace}ids"
         self._state = f"{namespace}state"
 
     def append(self, record: ShadowRecord) -> None:
-        self._client.rpush(self._records, record.to_json())
+        # A record id seen before (a retried append) is not appended twice, as the SQL stores' unique key does.
+        if self._client.sadd(self._ids, record.record_id):
+            self._client.rpush(self._records, record.to_json())
 
     def records(self, limit: int | None = None) -> list[ShadowRecord]:
         if limit is not None and limit <= 0:
