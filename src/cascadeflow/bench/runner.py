@@ -149,6 +149,10 @@ def _signals_for(
         shared = configured.runner if isinstance(configured, BehaviourAgreementValidator) else None
         agreement = BehaviourAgreementValidator(setting="execute_code", runner=shared)
     signals: dict[str, Validator] = {CONFIG_SIGNAL: configured, "rule": rule, "agreement": agreement}
+    if execute_code:
+        from cascadeflow.cascade.quality.code_selftest import SelfTestValidator
+
+        signals["selftest"] = SelfTestValidator(rule)  # the draft's own claimed examples, run in the sandbox
     if isinstance(configured, LearnedValidator):
         signals["learned"] = configured
     return signals
