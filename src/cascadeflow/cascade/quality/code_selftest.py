@@ -16,7 +16,7 @@ import ast
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -47,7 +47,8 @@ class SelfTestSettings:
     """Share of the claims that must hold: an answer whose own example fails is wrong about itself."""
     call_timeout_s: float = 1.0
     """One top-level statement of the answer; longer is a failure of that statement."""
-    limits: SandboxLimits = SandboxLimits(wall_s=20.0, cpu_s=20, memory_mb=1024)
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    """Bounds on the whole sandboxed run (wall time, CPU, memory, processes, output)."""
     rule_gate_threshold: float = 0.5
     """The rule checks gate obvious defects first (a broken draft is not worth running)."""
 
