@@ -9,7 +9,8 @@ caches, and grades every answer by the question's rule (code runs in the sandbox
 method, the AUROC of its continuous score and of its accept *decision* against draft correctness, and the
 cascade's time against the 1.5B alone (draft + verification, plus the 1.5B's answer when rejected).
 
-    python bench/local_signals.py record [--limit N] [--max-tokens 256]   # ~40 min on 2 cores
+    python bench/local_signals.py record [--limit N] [--max-tokens 256]   # ~1 h on 2 cores
+    python bench/local_signals.py record --set demo --signals bench/results/local_signals_demo.json
     python bench/local_signals.py analyze                                  # prints the table, writes JSON
 """
 
@@ -95,8 +96,16 @@ def _save_rows(path: Path, rows: list[dict[str, Any]], max_tokens: int) -> None:
     path.write_text(json.dumps({"max_tokens": max_tokens, "rows": rows}, indent=1))
 
 
-async def record(path: Path, limit: int | None, max_tokens: int) -> None:
-    queries = load_checkable()[:limit]
+def _queries(which: str) -> tuple[CheckableQuery, ...]:
+    if which == "demo":
+        from cascadeflow.cli.demo_cmd import DEMO_QUERIES
+
+        return tuple(replace(q, group=q.group or "demo") for q in DEMO_QUERIES)
+    return load_checkable()
+
+
+async def record(path: Path, limit: int | None, max_tokens: int, which: str = "local") -> None:
+    queries = _queries(which)[:limit]
     agent = local_agent()
     drafter, judge = (t.provider for t in agent.engine.tiers)
     for tier in agent.engine.tiers:
@@ -122,10 +131,12 @@ def main() -> None:
     parser.add_argument("--signals", type=Path, default=SIGNALS)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--set", dest="which", choices=("local", "demo"), default="local",
+                        help="the labelled local set, or the demo's queries")
     args = parser.parse_args()
     if args.command == "record":
         args.signals.parent.mkdir(parents=True, exist_ok=True)
-        asyncio.run(record(args.signals, args.limit, args.max_tokens))
+        asyncio.run(record(args.signals, args.limit, args.max_tokens, args.which))
     else:
         from local_signals_analysis import analyze  # bench/ is on the path when run as a script
 

@@ -185,3 +185,55 @@ def signals_markdown(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
             cells.append("—" if s is None else f"{_num(s.get('auroc'), 2)} / {_num(s.get('apgr'), 2)}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def defaults_markdown(rows: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], seeds: Sequence[str]) -> str:
+    """The package's default configuration per data set: quality and cost vs the top model, the share of prompts
+    answered below the top tier, and the AUROC of the keep/escalate decisions themselves, per split and on
+    average."""
+    head = " | ".join(f"split {s}" for s in seeds)
+    lines = [f"| default configuration | {head} | mean | answered below the top | decision AUROC (per split) |",
+             "|---|" + "---|" * (len(seeds) + 3)]
+    for name, reports in rows:
+        cells = [f"{_pct(r['quality_ratio'])} @ {_pct(r['cost_ratio'])}" for r in reports]
+        quality = _mean([float(r["quality_ratio"]) for r in reports])
+        cost = _mean([float(r["cost_ratio"]) for r in reports])
+        kept = [1.0 - float(r["answered_by"][r["tiers"][-1]]) for r in reports]
+        aurocs = [r.get("decision_auroc") for r in reports]
+        mean_auroc = _num(_mean([float(a) for a in aurocs if a is not None]), 2)
+        lines.append(f"| {name} | {' | '.join(cells)} | **{_pct(quality)} @ {_pct(cost)}** | {_pct(_mean(kept))} | "
+                     f"{' / '.join(_num(a, 2) for a in aurocs)} (mean **{mean_auroc}**) |")
+    return "\n".join(lines) + "\n"
+
+
+def online_markdown(rows: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], seeds: Sequence[str]) -> str:
+    """Online (label-free, shadow calls billed) against offline calibrated plans on the same unseen streams."""
+    head = " | ".join(f"split {s}" for s in seeds)
+    lines = [f"| plan | {head} | mean | shadowed |", "|---|" + "---|" * (len(seeds) + 2)]
+    for name, reports in rows:
+        cells = [f"{_pct(r['quality_ratio'])} @ {_pct(r['cost_ratio'])}" for r in reports]
+        quality = _mean([float(r["quality_ratio"]) for r in reports])
+        cost = _mean([float(r["cost_ratio"]) for r in reports])
+        shadow = _mean([float(r["shadow_rate"]) for r in reports if "shadow_rate" in r])
+        lines.append(f"| {name} | {' | '.join(cells)} | **{_pct(quality)} @ {_pct(cost)}** | {_pct(shadow)} |")
+    return "\n".join(lines) + "\n"
+
+
+def risk_markdown(rows: Sequence[tuple[str, float, Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]]]) -> str:
+    """Calibrated plans: target, the bound written with each plan, and the quality they kept on unseen prompts.
+    ``rows``: (name, target, [(plan calibration block, held-out replay report) per split])."""
+    lines = ["| plan | target | bound with the plan (per split) | held-out quality (per split) | worst | "
+             "held-out cost (mean) |", "|---|---|---|---|---|---|"]
+    for name, target, pairs in rows:
+        bounds = [(c.get("risk_control") or {}).get("quality_lower_bound") for c, _ in pairs]
+        held = [float(r["quality_ratio"]) for _, r in pairs]
+        worst = min(held) if held else None
+        flag = "" if worst is None or worst >= target - 0.01 else " ✗"
+        lines.append(f"| {name} | {_pct(target)} | {' / '.join(_pct(b) for b in bounds)} | "
+                     f"{' / '.join(_pct(h) for h in held)} | **{_pct(worst)}**{flag} | "
+                     f"{_pct(_mean([float(r['cost_ratio']) for _, r in pairs]))} |")
+    return "\n".join(lines) + "\n"
