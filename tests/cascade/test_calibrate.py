@@ -111,9 +111,11 @@ async def test_chains_are_searched_in_any_order_and_the_plan_keeps_its_order(tmp
 
 def test_risk_control_writes_its_bound_and_costs_more_than_the_point_estimate() -> None:
     records = synthetic(400, seed=9)
-    base = {"target_quality": 0.9, "folds": 3, "max_tiers": 2, "strategies": ("agreement",), "shortlist": 2}
-    bounded = calibrate(records, CalibrationSettings(**base, chain=("cheap_a", "cheap_b", "top")))
-    point = calibrate(records, CalibrationSettings(**base, delta=None, chain=("cheap_a", "cheap_b", "top")))
+    chain = ("cheap_a", "cheap_b", "top")
+    bounded = calibrate(records, CalibrationSettings(target_quality=0.9, folds=3, strategies=("agreement",),
+                                                     shortlist=2, chain=chain))
+    point = calibrate(records, CalibrationSettings(target_quality=0.9, folds=3, strategies=("agreement",),
+                                                   shortlist=2, chain=chain, delta=None))
     risk = bounded.plan.calibration["risk_control"]
     assert bounded.plan.models == ("cheap_a", "cheap_b", "top")  # --chain: only thresholds were searched
     assert risk["delta"] == 0.1 and risk["quality_lower_bound"] >= 0.9  # the plan's promise holds on its data
