@@ -95,3 +95,15 @@ async def test_self_consistency_without_a_provider_or_with_failures_leaves_it_to
     assert word_f1("a b", "c d") == 0.0 and same_answer("Pick.\nA) x\nB) y\nAnswer:", "B", "(B) y", 0.5)
     with pytest.raises(ConfigError, match="samples"):
         SelfConsistencySettings(samples=0)
+
+
+def test_the_local_pair_can_be_verified_by_p_true_or_scoring() -> None:
+    from cascadeflow.cascade.quality.verifier_scoring import ScoringVerifier
+    from cascadeflow.local_defaults import DEFAULT_VERIFICATION, local_agent
+
+    judged = {v: local_agent(verification=v, auto_install=False).engine.tiers[0].validator
+              for v in ("p_true", "scoring", "default")}
+    assert isinstance(judged["p_true"], PTrueValidator) and isinstance(judged["scoring"], ScoringVerifier)
+    assert type(judged["default"]) is type(judged[DEFAULT_VERIFICATION])
+    with pytest.raises(ConfigError, match="verification"):
+        local_agent(verification="vibes", auto_install=False)
