@@ -20,7 +20,7 @@ _EXPORTS: Mapping[str, str] = MappingProxyType({
     "BadRequestError": "cascadeflow.errors",
     "BudgetConfig": "cascadeflow.budget.config",
     "BudgetExceededError": "cascadeflow.errors",
-    "CascadeAgent": "cascadeflow.agent",
+    "CascadeAgent": "cascadeflow.cascade_agent",
     "CascadeFlowError": "cascadeflow.errors",
     "CascadeResult": "cascadeflow.cascade.result",
     "CheckResult": "cascadeflow.cascade.quality.base",
@@ -51,6 +51,18 @@ _EXPORTS: Mapping[str, str] = MappingProxyType({
     "ValidationContext": "cascadeflow.cascade.quality.base",
     "Verdict": "cascadeflow.cascade.quality.base",
     "local_agent": "cascadeflow.local_defaults",
+    "agent": "cascadeflow.harness.api",
+    "init": "cascadeflow.harness.api",
+    "run": "cascadeflow.harness.api",
+    "stats": "cascadeflow.harness.api",
+    "reset": "cascadeflow.harness.api",
+    "Harness": "cascadeflow.harness.api",
+    "RunSession": "cascadeflow.harness.session",
+    "Decision": "cascadeflow.harness.decisions",
+    "PolicyStopError": "cascadeflow.errors",
+    "CompliancePack": "cascadeflow.policies.compliance",
+    "SafetyPack": "cascadeflow.policies.safety",
+    "SafetyRule": "cascadeflow.policies.safety",
 })
 
 __all__ = [
@@ -66,21 +78,28 @@ __all__ = [
     "CircuitOpenError",
     "Completion",
     "CompletionRequest",
+    "CompliancePack",
     "ConfigError",
     "CostTracker",
+    "Decision",
     "EnforcementCallbacks",
     "EnforcementContext",
     "FunctionProvider",
+    "Harness",
     "MalformedResponseError",
     "Message",
     "ModelConfig",
     "PermanentProviderError",
+    "PolicyStopError",
     "Provider",
     "ProviderError",
     "QualityConfig",
     "RateLimitError",
     "RateLimitExceededError",
     "RetriableProviderError",
+    "RunSession",
+    "SafetyPack",
+    "SafetyRule",
     "ScriptedProvider",
     "StepRecord",
     "ToolCall",
@@ -90,16 +109,21 @@ __all__ = [
     "ValidationContext",
     "Verdict",
     "__version__",
+    "agent",
+    "init",
     "local_agent",
+    "reset",
+    "run",
+    "stats",
 ]
 
 if TYPE_CHECKING:
-    from cascadeflow.agent import CascadeAgent
     from cascadeflow.budget.config import BudgetConfig
     from cascadeflow.budget.enforcement import EnforcementCallbacks, EnforcementContext
     from cascadeflow.budget.tracker import CostTracker
     from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict
     from cascadeflow.cascade.result import CascadeResult, StepRecord
+    from cascadeflow.cascade_agent import CascadeAgent
     from cascadeflow.config import ModelConfig, QualityConfig
     from cascadeflow.errors import (
         AllTiersFailedError,
@@ -111,13 +135,19 @@ if TYPE_CHECKING:
         ConfigError,
         MalformedResponseError,
         PermanentProviderError,
+        PolicyStopError,
         ProviderError,
         RateLimitError,
         RateLimitExceededError,
         RetriableProviderError,
         UnknownModelError,
     )
+    from cascadeflow.harness.api import Harness, agent, init, reset, run, stats
+    from cascadeflow.harness.decisions import Decision
+    from cascadeflow.harness.session import RunSession
     from cascadeflow.local_defaults import local_agent
+    from cascadeflow.policies.compliance import CompliancePack
+    from cascadeflow.policies.safety import SafetyPack, SafetyRule
     from cascadeflow.providers.fakes import FunctionProvider, ScriptedProvider
     from cascadeflow.providers.protocol import Provider
     from cascadeflow.types import Completion, CompletionRequest, Message, ToolCall, ToolSpec, Usage

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from cascadeflow.config import ModelConfig, QualityConfig
 
 if TYPE_CHECKING:
-    from cascadeflow.agent import CascadeAgent
     from cascadeflow.cascade.quality.verifier_scoring import ScoringSettings
+    from cascadeflow.cascade_agent import CascadeAgent
     from cascadeflow.providers.local import ModelPool
 
 LOCAL_TIMEOUT_S = 900.0
@@ -76,9 +76,9 @@ def local_agent(
     live in ``pool`` (give two agents the same pool to load each model once); without one the agent creates a
     pool and frees it in ``aclose()``.
     """
-    from cascadeflow.agent import CascadeAgent
     from cascadeflow.cascade.quality.composite import build_validator
     from cascadeflow.cascade.quality.verifier_scoring import ScoringVerifier
+    from cascadeflow.cascade_agent import CascadeAgent
     from cascadeflow.providers.local import LocalLlamaProvider, LocalSettings
     from cascadeflow.providers.resources import ProviderResources
 

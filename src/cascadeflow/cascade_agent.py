@@ -1,0 +1,397 @@
+"""``CascadeAgent``: the documented entry point.
+
+    agent = CascadeAgent(models=[ModelConfig(...), ModelConfig(...)], quality_config=QualityConfig.for_cascade())
+    result = await agent.run("What color is the sky?", max_tokens=150)
+
+The agent validates its configuration, orders the models cheapest first (or keeps your order with
+``tier_order="given"``, e.g. for a calibrated plan that asks a strong cheap model first), builds one provider per model
+(through the provider registry, wrapped with retries and a circuit breaker), and hands each request to the
+:class:`~cascadeflow.cascade.engine.CascadeEngine`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
+from cascadeflow.cascade.hooks import RunHooks
+from cascadeflow.cascade.quality.base import Validator
+from cascadeflow.cascade.result import CascadeResult
+from cascadeflow.config import MAX_TIMEOUT_S, TIER_ORDERS, ModelConfig, QualityConfig
+from cascadeflow.errors import ConfigError
+from cascadeflow.price_cache import PriceCache
+from cascadeflow.pricing import resolve_price
+from cascadeflow.providers.protocol import Provider
+from cascadeflow.providers.registry import ProviderRegistry, default_registry
+from cascadeflow.providers.resources import ProviderResources
+from cascadeflow.providers.wrapper import Layer, WrapperChain
+from cascadeflow.request_args import build_completion_request
+from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec
+from cascadeflow.validate import check_number
+
+if TYPE_CHECKING:
+    import logging
+    from pathlib import Path
+
+    from cascadeflow.budget.tracker import CostTracker
+    from cascadeflow.cascade.domain import DomainDetector
+    from cascadeflow.cascade.streaming import StreamEvent
+    from cascadeflow.traffic.cache_layer import ResponseCache
+
+
+def _build_tiers(
+    models: Sequence[ModelConfig],
+    providers: Mapping[str, Provider],
+    registry: ProviderRegistry,
+    validators: Mapping[str, Validator],
+    order: str = "price",
+    chain: WrapperChain | None = None,
+    resources: ProviderResources | None = None,
+) -> list[Tier]:
+    if order not in TIER_ORDERS:
+        raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
+    if isinstance(models, ModelConfig | str | Mapping) or not isinstance(models, Sequence):
+        raise ConfigError("models", f"must be a list of ModelConfig, got {type(models).__name__}")
+    for name, mapping in (("providers", providers), ("tier_validators", validators)):
+        if not isinstance(mapping, Mapping):
+            raise ConfigError(name, f"must be a mapping of model name to instance, got {type(mapping).__name__}")
+    if not models:
+        raise ConfigError("models", "give at least one ModelConfig")
+    seen: set[str] = set()
+    tiers: list[Tier] = []
+    catalogue = PriceCache()  # one read of the on-disk price cache for every tier
+    for i, config in enumerate(models):
+        if not isinstance(config, ModelConfig):
+            raise ConfigError(f"models[{i}]", f"must be a ModelConfig, got {type(config).__name__}")
+        if config.name in seen:
+            raise ConfigError(f"models[{i}].name", f"duplicate model name {config.name!r}")
+        seen.add(config.name)
+        provider = providers.get(config.name)
+        if provider is None:
+            provider = registry.build(config, resources)
+        if chain is not None:  # every tier, built or passed in, goes through the same wrappers
+            provider = chain.wrap(provider, config)
+        price = resolve_price(config, provider_is_free=registry.is_free(config.provider), catalogue=catalogue)
+        tiers.append(Tier(config=config, provider=provider, price=price, validator=validators.get(config.name)))
+    if order == "given":
+        return tiers
+    # Cheapest first; ties keep the order the user gave (e.g. two free local models: small, then large).
+    return sorted(tiers, key=lambda t: t.price.blended_per_1m)
+
+
+def _tracker_hooks(tracker: CostTracker | None) -> tuple[RunHooks, ...]:
+    if tracker is None:
+        return ()
+    from cascadeflow.budget.agent_hooks import TrackerHooks
+    from cascadeflow.budget.tracker import CostTracker
+
+    if not isinstance(tracker, CostTracker):
+        raise ConfigError("cost_tracker", f"must be a CostTracker, got {type(tracker).__name__}")
+    return (TrackerHooks(tracker),)
+
+
+def _wrapper_chain(resilience: bool | Layer, wrappers: Sequence[Layer], cache: ResponseCache | None) -> WrapperChain:
+    if isinstance(wrappers, str) or not isinstance(wrappers, Sequence) or not all(callable(w) for w in wrappers):
+        raise ConfigError("wrappers", f"must be a list of layers (provider, config) -> provider, got {wrappers!r}")
+    if resilience is True:
+        from cascadeflow.resilience.provider import ResilienceLayer
+
+        first: tuple[Layer, ...] = (ResilienceLayer(),)
+    elif resilience is False:
+        first = ()
+    elif callable(resilience):
+        first = (resilience,)
+    else:
+        raise ConfigError("resilience", f"must be True, False or a layer, got {resilience!r}")
+    if cache is not None:
+        from cascadeflow.traffic.cache_layer import CacheLayer
+
+        if not callable(getattr(cache, "get_request", None)) or not callable(getattr(cache, "set_request", None)):
+            raise ConfigError("cache", f"must be a response cache (get_request/set_request), got {cache!r}")
+        first = (*first, CacheLayer(cache))
+    return WrapperChain((*first, *wrappers))
+
+
+def _check_hooks(hooks: Sequence[RunHooks]) -> tuple[RunHooks, ...]:
+    if isinstance(hooks, str) or not isinstance(hooks, Sequence) or not all(isinstance(h, RunHooks) for h in hooks):
+        raise ConfigError("hooks", "must be a list of run hooks (on_call_start, on_call_end, on_decision)")
+    return tuple(hooks)
+
+
+class CascadeAgent:
+    """Routes each request through a cascade of models, cheapest first.
+
+    Args:
+        models: the tiers, any order (they are sorted by price; equal prices keep your order).
+        tier_order: ``"price"`` (default: cheapest first) or ``"given"`` (keep the order of ``models``; a
+            calibrated plan may ask a stronger cheap model before a cheaper one because it decides more).
+        quality_config: when a draft is good enough (default :meth:`QualityConfig.for_cascade`).
+        enable_cascade: ``False`` sends everything to the top tier (a baseline to compare against).
+        max_escalations: cap on escalations per request (``None``: walk every tier).
+        start_tiers: complexity level → tier index to start at (negative counts from the top).
+        providers: model name → ready provider instance (e.g. a fake in tests), bypassing the registry. It
+            goes through the same wrapper chain as a built one (resilience first).
+        resilience: the chain's first layer: ``True`` (default) wraps every tier with its ``ModelConfig``'s
+            retries, time limits and a circuit breaker; a :class:`~cascadeflow.resilience.ResilienceLayer`
+            to inject sleep/clock; ``False`` for none (providers that already retry, or unit tests).
+        wrappers: more layers, applied after resilience in order (e.g. a response cache); each is
+            ``(provider, model_config) -> provider`` (see :mod:`cascadeflow.providers.wrapper`).
+        hooks: run hooks told about (and able to govern) every provider call of every run of this agent; see
+            :mod:`cascadeflow.cascade.hooks`. Hooks a governing layer activates for a run are added to these.
+        cost_tracker: a :class:`~cascadeflow.budget.CostTracker`: every call reserves its worst case for the run's
+            ``user_id`` (``run(..., user_id=...)``) before it is made and settles at its real cost after
+            (shrinking ``max_tokens`` to what is left, degrading to the cheapest tier, or raising
+            :class:`~cascadeflow.errors.BudgetExceededError`, as the tracker decides).
+        cache: a response cache (:class:`~cascadeflow.traffic.QueryCache`, :class:`~cascadeflow.traffic.RedisCache`):
+            exact repeats of a tier's call are answered from it, at no cost (``result.cached``).
+        resources: what the providers this agent builds share (e.g. the pool of loaded local models); pass the
+            same object to several agents to load each model once. Created (and closed by :meth:`aclose`) if
+            not given.
+        registry: where provider names are looked up (default: the built-in presets).
+        validator: replaces the built-in composite validator for every tier.
+        tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
+        enable_streaming: ``run`` drives the providers' streaming API and reports each
+            :class:`~cascadeflow.cascade.streaming.StreamEvent` to its ``on_event`` callback as it happens
+            (same decisions and result as the non-streaming path). ``stream`` is available either way.
+        kpi_weights: ``{"quality": .., "cost": .., "latency": ..}`` objective for choosing the start tier.
+        enable_domain_routing: detect the query's domain and prefer tiers whose ``domains`` list it.
+        domain_detector: replaces the built-in rule-based domain detector.
+        deadline_s: the most one ``run``/``stream`` may take, every tier included (``None``: no overall
+            deadline; each built tier is still bounded by its ``ModelConfig.deadline_s``). A call's own
+            ``deadline_s=`` overrides it. When it passes, the tier in flight and every later one fail with
+            :class:`~cascadeflow.errors.DeadlineExceededError` inside ``AllTiersFailedError``.
+        verbose: log every step's decision to the ``cascadeflow`` logger (stderr).
+    """
+
+    def __init__(
+        self,
+        models: Sequence[ModelConfig],
+        *,
+        tier_order: str = "price",
+        quality_config: QualityConfig | None = None,
+        enable_cascade: bool = True,
+        max_escalations: int | None = None,
+        start_tiers: Mapping[str, int] | None = None,
+        providers: Mapping[str, Provider] | None = None,
+        registry: ProviderRegistry | None = None,
+        validator: Validator | None = None,
+        tier_validators: Mapping[str, Validator] | None = None,
+        complexity_detector: ComplexityDetectorLike | None = None,
+        kpi_weights: Mapping[str, float] | None = None,
+        enable_domain_routing: bool = False,
+        domain_detector: DomainDetector | None = None,
+        enable_streaming: bool = False,
+        deadline_s: float | None = None,
+        resilience: bool | Layer = True,
+        wrappers: Sequence[Layer] = (),
+        hooks: Sequence[RunHooks] = (),
+        cost_tracker: CostTracker | None = None,
+        cache: ResponseCache | None = None,
+        resources: ProviderResources | None = None,
+        verbose: bool = False,
+    ) -> None:
+        for flag, value in (("enable_cascade", enable_cascade), ("enable_domain_routing", enable_domain_routing),
+                            ("enable_streaming", enable_streaming), ("verbose", verbose)):
+            if not isinstance(value, bool):
+                raise ConfigError(flag, f"must be True or False, got {value!r}")
+        if quality_config is not None and not isinstance(quality_config, QualityConfig):
+            raise ConfigError("quality_config", f"must be a QualityConfig, got {type(quality_config).__name__}")
+        if deadline_s is not None:
+            check_number("deadline_s", deadline_s, lo=0.001, hi=MAX_TIMEOUT_S)
+        self.deadline_s = deadline_s
+        self.quality_config = quality_config or QualityConfig.for_cascade()
+        self.registry = registry or default_registry()
+        self.resources = resources or ProviderResources()
+        self.chain = _wrapper_chain(resilience, wrappers, cache)
+        self.cost_tracker = cost_tracker
+        tiers = _build_tiers(models, {} if providers is None else providers, self.registry,
+                             {} if tier_validators is None else tier_validators, tier_order, self.chain,
+                             self.resources)
+        if validator is None:
+            from cascadeflow.cascade.quality.composite import build_validator
+
+            validator = build_validator(self.quality_config)
+        if complexity_detector is None:
+            from cascadeflow.cascade.complexity import ComplexityDetector
+
+            complexity_detector = ComplexityDetector()
+        options = CascadeOptions(
+            enable_cascade=enable_cascade,
+            max_escalations=max_escalations,
+            **({"start_tiers": dict(start_tiers) if isinstance(start_tiers, Mapping) else start_tiers}
+               if start_tiers is not None else {}),
+        )
+        routing = None
+        if kpi_weights is not None or enable_domain_routing:
+            from cascadeflow.cascade.routing import KpiWeights, RoutingPolicy
+
+            weights = None if kpi_weights is None else KpiWeights.parse(kpi_weights)
+            routing = RoutingPolicy(weights, enable_domain_routing=enable_domain_routing)
+        if enable_domain_routing and domain_detector is None:
+            from cascadeflow.cascade.domain import DomainDetector
+
+            domain_detector = DomainDetector()
+        self.engine = CascadeEngine(
+            tiers,
+            validator=validator,
+            quality=self.quality_config,
+            complexity=complexity_detector,
+            options=options,
+            routing=routing,
+            domain_detector=domain_detector if enable_domain_routing else None,
+            hooks=_check_hooks(hooks) + _tracker_hooks(cost_tracker),
+        )
+        self.enable_streaming = enable_streaming
+        self.verbose = verbose
+        self._console: logging.Handler | None = None
+
+    @classmethod
+    def from_config(cls, path: str | Path, **overrides: Any) -> CascadeAgent:
+        """Build from a cascade YAML file (tiers, per-tier strategy and threshold), e.g. one written by
+        ``cascadeflow calibrate``; keyword arguments override the file (e.g. ``providers=`` in tests).
+        ``strategies=`` a :class:`~cascadeflow.cascade.strategies.StrategyRegistry` with your own strategies;
+        ``quality_config=`` also configures strategies that build on the composite checks (``learned``)."""
+        from cascadeflow.cascade.plan_config import load_cascade_config
+
+        strategies = overrides.pop("strategies", None)
+        kwargs = load_cascade_config(path, quality=overrides.get("quality_config"), strategies=strategies)
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> CascadeAgent:
+        """Build from ``CASCADEFLOW_*`` environment variables (see :mod:`cascadeflow.env_config`)."""
+        from cascadeflow.env_config import agent_kwargs_from_env
+
+        kwargs = agent_kwargs_from_env(os.environ if environ is None else environ)
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    @property
+    def models(self) -> tuple[ModelConfig, ...]:
+        """The tiers' configs in the order they are tried (cheapest first unless ``tier_order="given"``)."""
+        return tuple(t.config for t in self.engine.tiers)
+
+    def build_request(
+        self,
+        query: str | Sequence[Message | Mapping[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        tools: Sequence[ToolSpec | Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        response_format: ResponseFormat | None = None,
+        logprobs: bool = False,
+        user_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        deadline_s: float | None = None,
+    ) -> CompletionRequest:
+        """Validate and normalise the arguments of :meth:`run` into a :class:`CompletionRequest` (see
+        :func:`~cascadeflow.request_args.build_completion_request`; ``stop="END"`` is one stop sequence).
+        ``deadline_s`` (default: the agent's) starts counting now."""
+        return build_completion_request(
+            query, max_tokens=max_tokens, temperature=temperature, stop=stop, tools=tools, tool_choice=tool_choice,
+            response_format=response_format, logprobs=logprobs, user_id=user_id, metadata=metadata,
+            deadline_s=self.deadline_s if deadline_s is None else deadline_s,
+        )
+
+    async def run(
+        self,
+        query: str | Sequence[Message | Mapping[str, Any]],
+        *,
+        on_event: Callable[[StreamEvent], object] | None = None,
+        **kwargs: Any,
+    ) -> CascadeResult:
+        """Answer one query (a string or a list of chat messages). Keyword arguments: see :meth:`build_request`.
+
+        With ``enable_streaming=True`` the answer is streamed and ``on_event`` sees every event as it arrives.
+        """
+        request = self.build_request(query, **kwargs)
+        if self.enable_streaming:
+            result = await self._run_streaming(request, on_event)
+        else:
+            result = await self.engine.run(request)
+        if self.verbose:
+            self._log(result)
+        return result
+
+    async def run_batch(
+        self,
+        queries: Sequence[str | Sequence[Message | Mapping[str, Any]]],
+        *,
+        concurrency: int = 4,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[CascadeResult | BaseException]:
+        """Answer many queries with at most ``concurrency`` in flight; results keep the input order.
+
+        With ``return_exceptions=True`` a failed query yields its exception in place instead of aborting.
+        """
+        import asyncio
+
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ConfigError("concurrency", f"must be an integer >= 1, got {concurrency!r}")
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(q: str | Sequence[Message | Mapping[str, Any]]) -> CascadeResult:
+            async with gate:
+                return await self.run(q, **kwargs)
+
+        results = await asyncio.gather(*(one(q) for q in queries), return_exceptions=return_exceptions)
+        return list(results)
+
+    async def _run_streaming(
+        self, request: CompletionRequest, on_event: Callable[[StreamEvent], object] | None
+    ) -> CascadeResult:
+        from cascadeflow.cascade.streaming import FinalResult, stream_cascade
+
+        async for event in stream_cascade(self.engine, request):
+            if on_event is not None:
+                on_event(event)
+            if isinstance(event, FinalResult):
+                return event.result
+        raise AssertionError("stream_cascade ends with a FinalResult or raises")  # pragma: no cover
+
+    def stream(
+        self, query: str | Sequence[Message | Mapping[str, Any]], *, buffered: bool = False, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream typed events: draft chunks, escalations, the next tier's chunks, then the final result.
+
+        ``buffered=True`` validates each draft before showing any of it, so rejected text is never shown.
+        """
+        from cascadeflow.cascade.streaming import stream_cascade
+
+        return stream_cascade(self.engine, self.build_request(query, **kwargs), buffered=buffered)
+
+    async def aclose(self) -> None:
+        """Close every provider's connections, then free the shared resources this agent created."""
+        for tier in self.engine.tiers:
+            await tier.provider.aclose()
+        await self.resources.aclose()
+
+    async def __aenter__(self) -> CascadeAgent:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _log(self, result: CascadeResult) -> None:
+        """``verbose=True``: one INFO record per step on the ``cascadeflow`` logger. When the application has
+        configured no logging at all, the records go to stderr through a handler this agent holds — never one
+        attached to the library's logger (a library only emits records)."""
+        import logging
+
+        logger = logging.getLogger("cascadeflow")
+        configured = logger.hasHandlers()
+        if not configured and self._console is None:
+            self._console = logging.StreamHandler()
+        for step in result.steps:
+            args = (step.tier, step.model, step.reason)
+            if configured:
+                logger.info("[cascadeflow] tier %d %s: %s", *args)
+            elif self._console is not None:
+                self._console.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0,
+                                                       "[cascadeflow] tier %d %s: %s", args, None))
