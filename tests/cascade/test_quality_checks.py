@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Callable
+from typing import Any, cast
 
 import pytest
 
@@ -444,12 +445,12 @@ def test_schema_errors_accepts_numbers_and_union_types() -> None:
         (lambda: CheckSettings(veto=1.5), "CheckSettings.veto"),
         (lambda: CheckSettings(weights={"refusal": -1.0}), "CheckSettings.weights['refusal']"),
         (lambda: CheckSettings(options={"refusal": 5}), "CheckSettings.options['refusal']"),
-        (lambda: CheckSettings(options=[("refusal", {})]), "CheckSettings.options"),
+        (lambda: cast(Any, CheckSettings)(options=[("refusal", {})]), "CheckSettings.options"),
         (lambda: CompletenessSettings(truncated_score=1.5), "CompletenessSettings.truncated_score"),
         (lambda: DegenerationSettings(repeat_ngram=0), "DegenerationSettings.repeat_ngram"),
         (lambda: DegenerationSettings(entropy_low=6.0), "DegenerationSettings.entropy_low"),
-        (lambda: DegenerationSettings(entropy_high="x"), "DegenerationSettings.entropy_high"),
-        (lambda: RefusalSettings(lead_chars=2.5), "RefusalSettings.lead_chars"),
+        (lambda: cast(Any, DegenerationSettings)(entropy_high="x"), "DegenerationSettings.entropy_high"),
+        (lambda: cast(Any, RefusalSettings)(lead_chars=2.5), "RefusalSettings.lead_chars"),
         (lambda: RefusalSettings(max_density=-0.1), "RefusalSettings.max_density"),
         (lambda: RelevanceSettings(full_coverage=0.0), "RelevanceSettings.full_coverage"),
         (lambda: RelevanceSettings(short_answer_words=True), "RelevanceSettings.short_answer_words"),
