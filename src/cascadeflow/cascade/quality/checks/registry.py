@@ -29,7 +29,7 @@ CHECKS_PACKAGE: Final = "cascadeflow.cascade.quality.checks"
 """The package searched by default: the built-in checks, and any check file added to it."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CheckSpec(Generic[S]):
     """One check as the composite sees it: ``run(request, draft, context, settings) -> CheckResult``."""
 
