@@ -13,7 +13,15 @@ from types import ModuleType
 
 import pytest
 
-from cascadeflow import BudgetExceededError, CascadeAgent, Completion, ModelConfig, ScriptedProvider, ToolCall
+from cascadeflow import (
+    BudgetExceededError,
+    CascadeAgent,
+    Completion,
+    ModelConfig,
+    Provider,
+    ScriptedProvider,
+    ToolCall,
+)
 from cascadeflow.integrations.governance import CallSource
 from cascadeflow.types import Usage
 
@@ -45,16 +53,20 @@ def tool_call(name: str = "get_weather", arguments: str = '{"city": "Paris"}', c
                       tool_calls=(ToolCall(id=call_id, name=name, arguments=arguments),))
 
 
-def two_tier(small: list[object], large: list[object]) -> tuple[CascadeAgent, ScriptedProvider, ScriptedProvider]:
-    """A cheap and a dear tier, both scripted; the dear one answers whatever the cheap one could not."""
-    cheap = ScriptedProvider(small, model=SMALL)  # type: ignore[arg-type]
-    dear = ScriptedProvider(large, model=LARGE)  # type: ignore[arg-type]
-    agent = CascadeAgent(
+def cascade_of(cheap: Provider, dear: Provider) -> CascadeAgent:
+    """A cheap and a dear tier over the given providers."""
+    return CascadeAgent(
         models=[ModelConfig(name=SMALL, provider="fake", cost=0.0001),
                 ModelConfig(name=LARGE, provider="fake", cost=0.01)],
         providers={SMALL: cheap, LARGE: dear},
     )
-    return agent, cheap, dear
+
+
+def two_tier(small: list[object], large: list[object]) -> tuple[CascadeAgent, ScriptedProvider, ScriptedProvider]:
+    """A cheap and a dear tier, both scripted; the dear one answers whatever the cheap one could not."""
+    cheap = ScriptedProvider(small, model=SMALL)  # type: ignore[arg-type]
+    dear = ScriptedProvider(large, model=LARGE)  # type: ignore[arg-type]
+    return cascade_of(cheap, dear), cheap, dear
 
 
 class BudgetGovernor:

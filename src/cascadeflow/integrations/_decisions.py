@@ -16,6 +16,11 @@ from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.errors import ConfigError
 from cascadeflow.types import ToolCall, ToolSpec
 
+DEFAULT_CONTEXT_WINDOW_TOKENS = 8192
+"""The context size adapters report to frameworks that ask (AutoGen, CrewAI) when the user does not say: the
+smallest among common small tiers. Frameworks use it only to trim histories, so erring small trims early
+rather than overflowing a cheap tier."""
+
 METADATA_KEY = "cascadeflow"
 """Key under which the full decision record sits inside a framework's metadata mapping."""
 

@@ -39,12 +39,9 @@ from pydantic import BaseModel
 from cascadeflow.agent import CascadeAgent
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.errors import ConfigError
-from cascadeflow.integrations._decisions import tool_choice_for_openai
+from cascadeflow.integrations._decisions import DEFAULT_CONTEXT_WINDOW_TOKENS, tool_choice_for_openai
 from cascadeflow.types import Message, ToolCall
 
-DEFAULT_CONTEXT_WINDOW_TOKENS = 8192
-"""What ``remaining_tokens`` counts down from unless told: the smallest context among common small tiers.
-AutoGen uses it only to trim histories, so erring small trims early rather than overflowing a cheap tier."""
 CHARS_PER_TOKEN = 4
 """``count_tokens`` is an estimate (cascadeflow has no tokenizer for every tier): ~4 characters per token."""
 _FINISH: dict[str, FinishReasons] = {
