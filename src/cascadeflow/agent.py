@@ -20,7 +20,7 @@ from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.config import TIER_ORDERS, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
-from cascadeflow.price_cache import PriceCache
+from cascadeflow.price_sources import DEFAULT_PRICE_SOURCES, PriceSource, build_price_sources
 from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
@@ -40,6 +40,7 @@ def _build_tiers(
     registry: ProviderRegistry,
     validators: Mapping[str, Validator],
     order: str = "price",
+    price_sources: Sequence[str | PriceSource] = DEFAULT_PRICE_SOURCES,
 ) -> list[Tier]:
     if order not in TIER_ORDERS:
         raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
@@ -47,7 +48,7 @@ def _build_tiers(
         raise ConfigError("models", "give at least one ModelConfig")
     seen: set[str] = set()
     tiers: list[Tier] = []
-    catalogue = PriceCache()  # one read of the on-disk price cache for every tier
+    catalogue = build_price_sources(price_sources)  # one read of the on-disk price cache for every tier
     for i, config in enumerate(models):
         if not isinstance(config, ModelConfig):
             raise ConfigError(f"models[{i}]", f"must be a ModelConfig, got {type(config).__name__}")
@@ -87,6 +88,9 @@ class CascadeAgent:
             :class:`~cascadeflow.cascade.streaming.StreamEvent` to its ``on_event`` callback as it happens
             (same decisions and result as the non-streaming path). ``stream`` is available either way.
         kpi_weights: ``{"quality": .., "cost": .., "latency": ..}`` objective for choosing the start tier.
+        price_sources: catalogues asked, in order, for models priced neither in their config nor free:
+            ``("genai-prices",)`` by default; add ``"litellm"`` for LiteLLM's price map (optional extra), or pass
+            your own :class:`~cascadeflow.price_sources.PriceSource`.
         enable_domain_routing: detect the query's domain and prefer tiers whose ``domains`` list it.
         domain_detector: replaces the built-in rule-based domain detector.
         verbose: log every step's decision to the ``cascadeflow`` logger (stderr).
@@ -111,10 +115,11 @@ class CascadeAgent:
         domain_detector: DomainDetector | None = None,
         enable_streaming: bool = False,
         verbose: bool = False,
+        price_sources: Sequence[str | PriceSource] = DEFAULT_PRICE_SOURCES,
     ) -> None:
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
-        tiers = _build_tiers(models, providers or {}, self.registry, tier_validators or {}, tier_order)
+        tiers = _build_tiers(models, providers or {}, self.registry, tier_validators or {}, tier_order, price_sources)
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator
 
