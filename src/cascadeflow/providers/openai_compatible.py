@@ -214,9 +214,11 @@ class OpenAICompatibleProvider(HttpJsonProvider):
         top_logprobs: int = DEFAULT_TOP_LOGPROBS,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        assistant_content_required: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.top_logprobs = top_logprobs
+        self.assistant_content_required = assistant_content_required
         auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         super().__init__(model, url=f"{self.base_url}/chat/completions", provider=provider,
                          headers={"Accept": "application/json", **(headers or {}), **auth}, timeout_s=timeout_s,
@@ -243,10 +245,16 @@ class OpenAICompatibleProvider(HttpJsonProvider):
             top_logprobs=int(config.options.get("top_logprobs", DEFAULT_TOP_LOGPROBS)),
             client=client,
             transport=transport,
+            assistant_content_required=bool(preset.extra.get("assistant_content_required", False)),
         )
 
     def build_body(self, request: CompletionRequest) -> dict[str, Any]:
-        return build_chat_body(request, self.model, top_logprobs=self.top_logprobs)
+        body = build_chat_body(request, self.model, top_logprobs=self.top_logprobs)
+        if self.assistant_content_required:  # e.g. llama-cpp-python's server: a tool-calling turn needs a string
+            for message in body["messages"]:
+                if message["role"] == "assistant" and message["content"] is None:
+                    message["content"] = ""
+        return body
 
     async def complete(self, request: CompletionRequest) -> Completion:
         data, latency = await self.post(self.build_body(request))
