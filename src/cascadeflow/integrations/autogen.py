@@ -103,10 +103,13 @@ class CascadeChatCompletionClient(ChatCompletionClient):
         self,
         agent: CascadeAgent,
         *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
         context_window: int = DEFAULT_CONTEXT_WINDOW_TOKENS,
         on_result: Callable[[CascadeResult], object] | None = None,
     ) -> None:
         self.agent = agent
+        self._defaults: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
         self.context_window = context_window
         self.on_result = on_result
         self.last_result: CascadeResult | None = None
@@ -129,7 +132,7 @@ class CascadeChatCompletionClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},  # the interface's own default; never mutated
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
-        kwargs = _run_kwargs(tools, tool_choice, json_output, extra_create_args)
+        kwargs = _run_kwargs(tools, tool_choice, json_output, {**self._defaults, **extra_create_args})
         result = await self.agent.run(self._messages(messages, json_output), **kwargs)
         return self._finish(result)
 
@@ -146,7 +149,7 @@ class CascadeChatCompletionClient(ChatCompletionClient):
     ) -> AsyncGenerator[str | CreateResult, None]:
         from cascadeflow.cascade.streaming import FinalResult, TextDelta
 
-        kwargs = _run_kwargs(tools, tool_choice, json_output, extra_create_args)
+        kwargs = _run_kwargs(tools, tool_choice, json_output, {**self._defaults, **extra_create_args})
         async for event in self.agent.stream(self._messages(messages, json_output), buffered=True, **kwargs):
             if isinstance(event, TextDelta) and event.text and not event.draft:
                 yield event.text

@@ -21,6 +21,7 @@ from typing import Any
 
 from crewai import BaseLLM
 from crewai.events.types.llm_events import LLMCallType
+from crewai.llms.base_llm import llm_call_context
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from cascadeflow.agent import CascadeAgent
@@ -84,27 +85,31 @@ class CascadeCrewLLM(BaseLLM):
 
     def call(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None,
              from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> Any:
-        self._emit_call_started_event(messages=messages, tools=tools, callbacks=callbacks,
-                                      available_functions=available_functions, from_task=from_task,
-                                      from_agent=from_agent)
-        try:
-            result = self._sync.run(self._arun(messages, tools, response_model))
-        except Exception as exc:
-            self._emit_call_failed_event(error=str(exc), from_task=from_task, from_agent=from_agent)
-            raise
-        return self._answer(result, messages, available_functions, response_model, from_task, from_agent)
+        with llm_call_context():  # CrewAI ties a call's started/completed events together by this context
+            self._started(messages, tools, callbacks, available_functions, from_task, from_agent)
+            try:
+                result = self._sync.run(self._arun(messages, tools, response_model))
+            except Exception as exc:
+                self._emit_call_failed_event(error=str(exc), from_task=from_task, from_agent=from_agent)
+                raise
+            return self._answer(result, messages, available_functions, response_model, from_task, from_agent)
 
     async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None,
                     from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> Any:
+        with llm_call_context():
+            self._started(messages, tools, callbacks, available_functions, from_task, from_agent)
+            try:
+                result = await self._arun(messages, tools, response_model)
+            except Exception as exc:
+                self._emit_call_failed_event(error=str(exc), from_task=from_task, from_agent=from_agent)
+                raise
+            return self._answer(result, messages, available_functions, response_model, from_task, from_agent)
+
+    def _started(self, messages: Any, tools: Any, callbacks: Any, available_functions: Any, from_task: Any,
+                 from_agent: Any) -> None:
         self._emit_call_started_event(messages=messages, tools=tools, callbacks=callbacks,
                                       available_functions=available_functions, from_task=from_task,
                                       from_agent=from_agent)
-        try:
-            result = await self._arun(messages, tools, response_model)
-        except Exception as exc:
-            self._emit_call_failed_event(error=str(exc), from_task=from_task, from_agent=from_agent)
-            raise
-        return self._answer(result, messages, available_functions, response_model, from_task, from_agent)
 
     def _answer(self, result: CascadeResult, messages: Any, available_functions: Mapping[str, Any] | None,
                 response_model: type[BaseModel] | None, from_task: Any, from_agent: Any) -> Any:
