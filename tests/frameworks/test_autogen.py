@@ -6,6 +6,7 @@ from tests.frameworks.helpers import GOOD, HEDGE, LARGE, SMALL, require, tool_ca
 
 require("autogen_agentchat")
 
+import pytest  # noqa: E402
 from autogen_agentchat.agents import AssistantAgent  # noqa: E402
 from autogen_agentchat.messages import TextMessage, ToolCallExecutionEvent, ToolCallRequestEvent  # noqa: E402
 from autogen_core.models import CreateResult, SystemMessage, UserMessage  # noqa: E402
@@ -68,3 +69,27 @@ async def test_json_output_with_a_schema_asks_for_json_mode() -> None:
     assert request.response_format == "json"
     assert [m.role for m in request.messages] == ["system", "system", "user"]
     assert "name" in (request.messages[1].content or "")
+
+
+async def test_cancellation_token_cancels_the_cascade_call() -> None:
+    import asyncio
+
+    from autogen_core import CancellationToken
+    from tests.frameworks.helpers import cascade_of
+
+    from cascadeflow import CompletionRequest, FunctionProvider, ScriptedProvider
+
+    started = asyncio.Event()
+
+    async def slow(request: CompletionRequest) -> str:
+        started.set()
+        await asyncio.sleep(3600)
+        return GOOD
+
+    client = CascadeChatCompletionClient(cascade_of(FunctionProvider(slow), ScriptedProvider([])))
+    token = CancellationToken()
+    call = asyncio.ensure_future(client.create([UserMessage(content="Sky?", source="u")], cancellation_token=token))
+    await started.wait()
+    token.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call

@@ -204,3 +204,26 @@ def test_image_content_is_refused_with_the_message_index() -> None:
     image = HumanMessage(content=[{"type": "image_url", "image_url": {"url": "data:,"}}])
     with pytest.raises(ConfigError, match=r"messages\[1\]\.content"):
         CascadeChatModel(agent=agent).invoke([SystemMessage("x"), image])
+
+
+def test_openai_style_response_format_binds_json_mode() -> None:
+    answer = Completion(content='{"city": "Oslo"}', model=SMALL, usage=Usage(5, 4))
+    agent, cheap, _ = two_tier([answer], [])
+    CascadeChatModel(agent=agent).bind(response_format={"type": "json_object"}).invoke("Where?")
+    assert cheap.calls[0].response_format == "json"
+
+
+def test_a_dropped_model_takes_its_sync_loop_thread_with_it() -> None:
+    import gc
+    import threading
+
+    def loop_threads() -> int:
+        return sum(1 for t in threading.enumerate() if t.name == "cascadeflow-sync")
+
+    agent, _, _ = two_tier([GOOD], [])
+    llm = CascadeChatModel(agent=agent)
+    llm.invoke("Sky?")
+    running = loop_threads()
+    del llm
+    gc.collect()
+    assert loop_threads() == running - 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -19,18 +20,26 @@ T = TypeVar("T")
 
 
 class LoopThread:
-    """A private event loop in a daemon thread; ``run`` blocks the calling thread until the coroutine is done."""
+    """A private event loop in a daemon thread; ``run`` blocks the calling thread until the coroutine is done.
+
+    Owners call :meth:`close_with` so the thread ends when they are garbage collected (an adapter built per
+    request must not leave a thread behind)."""
 
     def __init__(self, name: str = "cascadeflow-sync") -> None:
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    def close_with(self, owner: object) -> None:
+        weakref.finalize(owner, self.close)
 
     def _ensure(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None or self._loop.is_closed():
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name=self._name, daemon=True).start()
+                self._thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
+                self._thread.start()
                 self._loop = loop
             return self._loop
 
@@ -55,11 +64,16 @@ class LoopThread:
                 self.run(close())
 
     def close(self) -> None:
-        """Stop the loop (tests, long-lived processes that drop the adapter)."""
+        """Stop the loop and its thread; a later sync call starts a new one."""
         with self._lock:
             loop, self._loop = self._loop, None
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(loop.stop)
+            thread, self._thread = self._thread, None
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+            loop.close()
 
 
 async def _anext(stream: AsyncIterator[T]) -> T:

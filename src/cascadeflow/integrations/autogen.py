@@ -13,6 +13,7 @@ AutoGen's ``CreateResult`` has no metadata field, so each call's decision is kep
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -133,8 +134,10 @@ class CascadeChatCompletionClient(ChatCompletionClient):
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
         kwargs = _run_kwargs(tools, tool_choice, json_output, {**self._defaults, **extra_create_args})
-        result = await self.agent.run(self._messages(messages, json_output), **kwargs)
-        return self._finish(result)
+        task = asyncio.ensure_future(self.agent.run(self._messages(messages, json_output), **kwargs))
+        if cancellation_token is not None:
+            cancellation_token.link_future(task)  # AutoGen's cancel reaches the cascade's in-flight call
+        return self._finish(await task)
 
     async def create_stream(
         self,

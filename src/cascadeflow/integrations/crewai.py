@@ -26,7 +26,11 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from cascadeflow.agent import CascadeAgent
 from cascadeflow.cascade.result import CascadeResult
-from cascadeflow.integrations._decisions import DEFAULT_CONTEXT_WINDOW_TOKENS, decision_metadata
+from cascadeflow.integrations._decisions import (
+    DEFAULT_CONTEXT_WINDOW_TOKENS,
+    decision_metadata,
+    parse_tool_arguments,
+)
 from cascadeflow.integrations._sync import LoopThread
 from cascadeflow.types import normalize_messages
 
@@ -55,6 +59,10 @@ class CascadeCrewLLM(BaseLLM):
     last_result: CascadeResult | None = None
 
     _sync: LoopThread = PrivateAttr(default_factory=LoopThread)
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        self._sync.close_with(self)  # the private loop's thread ends with this object
 
     def __init__(self, agent: CascadeAgent, **kwargs: Any) -> None:
         fields: dict[str, Any] = {"model": "cascadeflow", **kwargs, "agent": agent}  # CrewAI validates model first
@@ -127,8 +135,8 @@ class CascadeCrewLLM(BaseLLM):
             return calls
         if result.tool_calls and available_functions:
             first = result.tool_calls[0]
-            args = json.loads(first.arguments or "{}")
-            output = self._handle_tool_execution(function_name=first.name, function_args=args,
+            args, _ = parse_tool_arguments(first)  # unparsable arguments: {} and the tool reports, as CrewAI's own
+            output = self._handle_tool_execution(function_name=first.name, function_args=args or {},
                                                  available_functions=dict(available_functions),
                                                  from_task=from_task, from_agent=from_agent)
             if output is not None:

@@ -49,6 +49,10 @@ class CascadeChatModel(BaseChatModel):
 
     _sync: LoopThread = PrivateAttr(default_factory=LoopThread)
 
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        self._sync.close_with(self)  # the private loop's thread ends with this object
+
     @property
     def _llm_type(self) -> str:
         return "cascadeflow"
@@ -69,7 +73,7 @@ class CascadeChatModel(BaseChatModel):
             "stop": stop or params.pop("stop", None) or self.stop,
             "tools": tools or None,
             "tool_choice": tool_choice_for_openai(params.pop("tool_choice", None), names),
-            "response_format": params.pop("response_format", None),
+            "response_format": _response_format(params.pop("response_format", None)),
         }
         out.update(params)  # anything else is passed on, so an unknown argument fails loudly in build_request
         return out
@@ -167,6 +171,13 @@ class CascadeChatModel(BaseChatModel):
             if isinstance(schema, type) and issubclass(schema, BaseModel) else JsonOutputParser()
         )
         return self.bind(response_format="json") | parser
+
+
+def _response_format(value: object) -> str | None:
+    """``"json"`` or OpenAI's ``{"type": "json_object" | "json_schema", ...}`` (as bound for ChatOpenAI) → JSON mode."""
+    if isinstance(value, Mapping):
+        return "json" if value.get("type") in ("json_object", "json_schema") else None
+    return None if value in (None, "text") else str(value)
 
 
 def _chat_result(result: CascadeResult) -> ChatResult:
