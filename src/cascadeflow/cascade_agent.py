@@ -21,7 +21,7 @@ from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.config import MAX_TIMEOUT_S, TIER_ORDERS, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
-from cascadeflow.price_cache import PriceCache
+from cascadeflow.price_sources import DEFAULT_PRICE_SOURCES, PriceSource, build_price_sources
 from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
@@ -49,6 +49,7 @@ def _build_tiers(
     order: str = "price",
     chain: WrapperChain | None = None,
     resources: ProviderResources | None = None,
+    price_sources: Sequence[str | PriceSource] = DEFAULT_PRICE_SOURCES,
 ) -> list[Tier]:
     if order not in TIER_ORDERS:
         raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
@@ -61,7 +62,7 @@ def _build_tiers(
         raise ConfigError("models", "give at least one ModelConfig")
     seen: set[str] = set()
     tiers: list[Tier] = []
-    catalogue = PriceCache()  # one read of the on-disk price cache for every tier
+    catalogue = build_price_sources(price_sources)  # one read of the on-disk price cache for every tier
     for i, config in enumerate(models):
         if not isinstance(config, ModelConfig):
             raise ConfigError(f"models[{i}]", f"must be a ModelConfig, got {type(config).__name__}")
@@ -156,6 +157,9 @@ class CascadeAgent:
             :class:`~cascadeflow.cascade.streaming.StreamEvent` to its ``on_event`` callback as it happens
             (same decisions and result as the non-streaming path). ``stream`` is available either way.
         kpi_weights: ``{"quality": .., "cost": .., "latency": ..}`` objective for choosing the start tier.
+        price_sources: catalogues asked, in order, for models priced neither in their config nor free:
+            ``("genai-prices",)`` by default; add ``"litellm"`` for LiteLLM's price map (optional extra), or pass
+            your own :class:`~cascadeflow.price_sources.PriceSource`.
         enable_domain_routing: detect the query's domain and prefer tiers whose ``domains`` list it.
         domain_detector: replaces the built-in rule-based domain detector.
         deadline_s: the most one ``run``/``stream`` may take, every tier included (``None``: no overall
@@ -190,6 +194,7 @@ class CascadeAgent:
         cost_tracker: CostTracker | None = None,
         cache: ResponseCache | None = None,
         resources: ProviderResources | None = None,
+        price_sources: Sequence[str | PriceSource] = DEFAULT_PRICE_SOURCES,
         verbose: bool = False,
     ) -> None:
         for flag, value in (("enable_cascade", enable_cascade), ("enable_domain_routing", enable_domain_routing),
@@ -208,7 +213,7 @@ class CascadeAgent:
         self.cost_tracker = cost_tracker
         tiers = _build_tiers(models, {} if providers is None else providers, self.registry,
                              {} if tier_validators is None else tier_validators, tier_order, self.chain,
-                             self.resources)
+                             self.resources, price_sources)
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator
 

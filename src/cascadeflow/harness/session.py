@@ -137,6 +137,31 @@ class RunSession:
     def on_decision(self, record: StepRecord) -> None:
         return None  # the cascade's own accept/escalate decisions are in the records
 
+    # ----------------------------------------------------------------------------------- framework reports
+    def record_external(self, record: StepRecord, *, priced: bool) -> None:
+        """A model call a framework reported (one this session's hooks did not see): counted like any other."""
+        with self._lock:
+            self._records.append(record)
+            self.spent += record.cost
+            self.unpriced_calls += not priced
+
+    def allow_external_tool(self, name: str) -> bool:
+        """A tool call a framework is about to run: counted, and checked against ``max_tool_calls``."""
+        with self._lock:
+            step = len(self._steps) + 1
+            cap = next((p for p in self.policies if getattr(p, "name", "") == "max_tool_calls"), None)
+            limit = getattr(cap, "cap", None)
+            if limit is not None and self.tool_calls >= limit:
+                reason = f"tool call {name!r} is past the run's cap of {limit} tool calls"
+                self._decisions.append(Decision(step, "deny_tool", reason, "max_tool_calls", "", Decimal(0),
+                                                self.mode, self.enforcing, self.run_id, time.time()))
+                if self._notify is not None:
+                    self._notify(self._decisions[-1])
+                if self.enforcing:
+                    return False
+            self.tool_calls += 1
+            return True
+
     # ----------------------------------------------------------------------------------- bookkeeping
     def worst_case(self, call: CallStart) -> Decimal:
         """The most ``call`` can cost (its prompt's byte bound + ``max_tokens`` at its tier's price); the budget
