@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh bubblewrap
-bash scripts/bootstrap.sh "dev,cli,bench,local,server-tests,redis,postgres,traffic,parquet"
+bash scripts/bootstrap.sh "dev,cli,bench,local,server-tests,redis,postgres,traffic,parquet,server,otel"
 if ! bash scripts/services.sh start; then
   if [ "${CI:-}" = "true" ]; then
     echo "test.sh: Redis/PostgreSQL could not be started (required in CI)" >&2
