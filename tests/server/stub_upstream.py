@@ -3,7 +3,7 @@
 The requested model name picks the behaviour: ``ok`` (or anything unknown) answers normally (SSE when asked);
 ``fail-500``, ``fail-429`` (Retry-After: 7), ``slow`` (answers after ``slow_s``), ``reset`` (drops the
 connection), ``garbage-json`` (200 with a non-JSON body), ``garbage-http`` (not HTTP at all), ``stream-cut``
-(three chunks, then the connection ends), ``slow-stream`` (a chunk every 50 ms for 10 s; counts clients that went
+(three chunks, then the connection ends), ``slow-stream`` (a chunk every 50 ms for 2 s; counts clients that went
 away in ``aborted``), ``tools`` (a tool call). Completion tokens honour ``max_tokens`` so budgets never overrun.
 """
 
@@ -20,6 +20,8 @@ from typing import Any
 CONTENT = "Hello! This is a fixed reply from the stub upstream."
 WORDS = CONTENT.split(" ")
 PROMPT_TOKENS = 12
+SLOW_STREAM_CHUNKS = 40
+"""A slow stream lasts 40 x 50 ms = 2 s: long enough to disconnect or drain in the middle of it."""
 
 
 def _usage(request: dict[str, Any]) -> dict[str, int]:
@@ -136,7 +138,7 @@ class StubUpstream:
     async def _stream(self, request: dict[str, Any], model: str, reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter) -> bool:
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
-        count = 200 if model == "slow-stream" else len(WORDS)
+        count = SLOW_STREAM_CHUNKS if model == "slow-stream" else len(WORDS)
         for i in range(count):
             word = WORDS[i % len(WORDS)]
             piece = _chunk(model, {"content": word if i == 0 else " " + word})
