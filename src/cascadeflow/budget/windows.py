@@ -7,6 +7,7 @@ trackers in different zones never share a bucket by accident, and a repeated DST
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,6 +17,8 @@ Window: TypeAlias = Literal["hourly", "daily", "weekly", "monthly", "total"]
 WINDOWS: tuple[Window, ...] = ("hourly", "daily", "weekly", "monthly", "total")
 
 _DAY = 86_400
+KEY_CACHE_SIZE = 1024
+"""Window keys remembered: five windows x a few time zones x the seconds in flight, with room to spare."""
 # How long a finished window's bucket stays readable in stores that expire keys (Redis); SQL stores keep all.
 BUCKET_RETENTION_SECONDS: dict[Window, int | None] = {
     "hourly": 2 * _DAY,
@@ -61,5 +64,12 @@ def window_start(window: Window, now: datetime, tz: tzinfo) -> datetime | None:
 
 
 def window_key(window: Window, now: datetime, tz: tzinfo) -> str:
-    start = window_start(window, now, tz)
+    """Memoised per second: a busy tracker asks for the same few keys thousands of times a second (every call and
+    settlement names ten buckets), and every window starts on a whole second in every time zone."""
+    return _key_at(window, now.replace(microsecond=0), tz)
+
+
+@lru_cache(maxsize=KEY_CACHE_SIZE)
+def _key_at(window: Window, second: datetime, tz: tzinfo) -> str:
+    start = window_start(window, second, tz)
     return window if start is None else f"{window}:{start.isoformat(timespec='minutes')}"
