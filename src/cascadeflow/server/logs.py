@@ -51,7 +51,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True  # our access record replaces uvicorn's
     # The JSON lines never show caller, thread or process names: skip collecting them for every record (the
     # logging docs' own optimisation; ~a third of a record's cost). The process is ours under `serve`.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
