@@ -38,6 +38,8 @@ _MODEL_FIELDS: Final = frozenset(f.name for f in fields(ModelConfig))
 _ENTRY_EXTRAS: Final = frozenset({"model", "api_key_env", "cascade", "config", "deadline_s", "tier_order",
                                   "max_escalations"})
 _TIER_EXTRAS: Final = frozenset({"api_key_env"})
+STORE_SCHEMES: Final = ("memory://", "sqlite:///", "redis://", "rediss://", "unix://", "postgresql://",
+                         "postgres://")
 MAX_DEADLINE_S: Final = 3600.0
 """Same bound as every other time limit (cascadeflow.config.MAX_TIMEOUT_S): an hour is a unit slip."""
 
@@ -109,7 +111,7 @@ class GatewayConfig:
 
 
 def _store(value: object, root: Path, where: str) -> str:
-    if not isinstance(value, str) or "://" not in value:
+    if not isinstance(value, str) or not value.startswith(STORE_SCHEMES):
         raise ConfigError(where, "must be a URL (memory://, sqlite:///file.db, redis://…, postgresql://…), "
                           f"got {value!r}")
     relative = value.startswith("sqlite:///") and not value.startswith("sqlite:////")
@@ -209,10 +211,10 @@ def _keys(raw: object, model_names: set[str], env: Mapping[str, str]) -> tuple[K
     ids: set[str] = set()
     digests: set[bytes] = set()
     for i, key in enumerate(keys):
-        if key.id in ids:
-            raise ConfigError(f"keys[{i}].id", f"duplicate key id {key.id!r}")
         if key.digest in digests:
             raise ConfigError(f"keys[{i}]", "the same key is listed twice")
+        if key.id in ids:
+            raise ConfigError(f"keys[{i}].id", f"duplicate key id {key.id!r}")
         ids.add(key.id)
         digests.add(key.digest)
     return keys
