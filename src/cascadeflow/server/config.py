@@ -15,12 +15,14 @@ Extensions (none renames a key above): a model entry may say ``model:`` (the ups
 the exposed one), ``api_key_env:`` (read the key from that variable), ``deadline_s``, ``tier_order``,
 ``max_escalations``; a key may say ``id:`` (its name in budgets, limits, logs and metrics) and ``models:`` (the
 models it may use); ``rate_limit_store`` (default: ``store`` when it is Redis, else in-process), ``server:``,
-``logging:`` and ``telemetry:`` (see :mod:`cascadeflow.server.settings`).
+``logging:`` and ``telemetry:`` (see :mod:`cascadeflow.server.settings`). ``${NAME}`` in ``store`` and
+``rate_limit_store`` is read from the environment (so a database password can live in a Secret).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -28,7 +30,7 @@ from typing import Any, Final
 
 from cascadeflow.config import TIER_ORDERS, ModelConfig
 from cascadeflow.errors import ConfigError
-from cascadeflow.secret import Secret
+from cascadeflow.secret import Secret, redact_url
 from cascadeflow.server.keys import KeyEntry, parse_key
 from cascadeflow.server.settings import ServerSettings, parse_settings
 from cascadeflow.validate import check_int, check_number, check_text
@@ -40,6 +42,7 @@ _ENTRY_EXTRAS: Final = frozenset({"model", "api_key_env", "cascade", "config", "
 _TIER_EXTRAS: Final = frozenset({"api_key_env"})
 STORE_SCHEMES: Final = ("memory://", "sqlite:///", "redis://", "rediss://", "unix://", "postgresql://",
                          "postgres://")
+_VAR: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_DEADLINE_S: Final = 3600.0
 """Same bound as every other time limit (cascadeflow.config.MAX_TIMEOUT_S): an hour is a unit slip."""
 
@@ -101,19 +104,36 @@ class GatewayConfig:
             raise ConfigError(str(unknown[0]), f"unknown top-level key; known: {sorted(_TOP_KEYS)}")
         models = _models(data.get("models"), root, env)
         keys = _keys(data.get("keys"), {m.name for m in models}, env)
-        store = _store(data.get("store", "memory://"), root, "store")
+        store = _store(data.get("store", "memory://"), root, "store", env)
         limits_default = store if store.startswith(("redis://", "rediss://")) else "memory://"
         rate_store = data.get("rate_limit_store", limits_default)
+        if isinstance(rate_store, str):
+            rate_store = _expand(rate_store, "rate_limit_store", env)
         if not isinstance(rate_store, str) or not rate_store.startswith(("memory://", "redis://", "rediss://")):
             raise ConfigError("rate_limit_store", "must be memory:// or a redis:// URL")
         settings = parse_settings(data.get("server"), data.get("logging"), data.get("telemetry"))
         return cls(models=models, keys=keys, store=store, rate_limit_store=rate_store, settings=settings)
 
 
-def _store(value: object, root: Path, where: str) -> str:
+def _expand(value: str, where: str, env: Mapping[str, str]) -> str:
+    """``${NAME}`` in a store URL is read from the environment (a password kept in a Kubernetes Secret)."""
+
+    def var(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigError(where, f"environment variable {name} (used as ${{{name}}}) is not set")
+        return env[name]
+
+    return _VAR.sub(var, value)
+
+
+def _store(value: object, root: Path, where: str, env: Mapping[str, str]) -> str:
+    if isinstance(value, str):
+        value = _expand(value, where, env)
     if not isinstance(value, str) or not value.startswith(STORE_SCHEMES):
+        shown = redact_url(value) if isinstance(value, str) else repr(value)
         raise ConfigError(where, "must be a URL (memory://, sqlite:///file.db, redis://…, postgresql://…), "
-                          f"got {value!r}")
+                          f"got {shown}")
     relative = value.startswith("sqlite:///") and not value.startswith("sqlite:////")
     return f"sqlite:///{root / value[len('sqlite:///'):]}" if relative else value
 
