@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ class Harness:
         return self.loop.run_until_complete(asyncio.wait_for(self._call(raw), 30))
 
     async def _call(self, raw: bytes) -> int:
-        sent: list[dict[str, Any]] = []
+        sent: list[MutableMapping[str, Any]] = []
         done = asyncio.Event()
         delivered = False
 
@@ -64,7 +64,7 @@ class Harness:
             await done.wait()
             return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             sent.append(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 done.set()

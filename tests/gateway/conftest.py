@@ -2,60 +2,23 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 import yaml
 
 from cascadeflow.server import GatewayConfig, create_app
 from cascadeflow.server.app import GatewayApp
+from cascadeflow.server.testing import ServerThread, free_port
 
 from .stub_upstream import StubUpstream
 
+__all__ = ["KEY_A", "KEY_B", "ServerThread", "app_of", "base_config", "free_port", "model"]
+
 KEY_A = "sk-test-a"
 KEY_B = "sk-test-b"
-START_TIMEOUT_S = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerThread:
-    """uvicorn serving one ASGI app in a background thread (no signal handlers: not the main thread)."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.app = app
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                                loop="uvloop", http="httptools")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the gateway did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(START_TIMEOUT_S)
 
 
 def model(name: str, upstream: StubUpstream, upstream_model: str | None = None, **more: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from .conftest import KEY_B, ServerThread
-from .stub_upstream import CONTENT, StubUpstream
+from .stub_upstream import CONTENT
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Say hello in one short sentence."}]
 CLIENT_TIMEOUT_S = 15.0

@@ -67,11 +67,11 @@ def test_two_gateways_share_rate_limit_and_budget(shared: dict[str, Any]) -> Non
     assert statuses.count(200) == RPM and statuses.count(429) == RPM
     assert {call(one, "sk-rate"), call(two, "sk-rate")} == {429}
 
-    alone = []
+    alone: list[int] = []
     while not alone or alone[-1] == 200:  # how many calls the budget pays for through one gateway
         alone.append(call(one, "sk-alone"))
         assert len(alone) < 100
-    together = []
+    together: list[int] = []
     while not together or together[-1] == 200:
         together.append(call((one, two)[len(together) % 2], "sk-budget"))
         assert len(together) < 100
