@@ -50,3 +50,20 @@ def test_routes_keys_budget_and_mounted_api(upstream: StubUpstream, tmp_path: Pa
         assert client.get("/health").json() == {"status": "ok"}
         assert client.get("/metrics").text.startswith("# HELP cascadeflow_")
         assert client.get("/llm/v1/models", headers=auth).json()["object"] == "list"
+
+
+def test_the_guide_example_runs(upstream: StubUpstream, tmp_path: Path, monkeypatch: Any) -> None:
+    """docs/fastapi.md's main.py, as written, against a gateway.yaml with the stub upstream."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "fastapi.md").read_text(encoding="utf-8")
+    code = guide.split("```python\n", 1)[1].split("```", 1)[0]
+    config = base_config(upstream, keys=[{"key": KEY_A, "id": "guide", "budget": {"daily": 1.0}}])
+    config["models"] = [m for m in config["models"] if m["name"] in ("ok", "auto")]
+    (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "main"}
+    exec(compile(code, "docs/fastapi.md", "exec"), namespace)
+    with TestClient(namespace["app"]) as client:
+        reply = client.post("/ask", json={"question": "Say hello."}, headers={"Authorization": f"Bearer {KEY_A}"})
+        assert reply.status_code == 200 and reply.json()["answer"] == CONTENT
+        assert client.post("/ask", json={"question": "x"}).status_code == 401
+        assert client.get("/ready").status_code == 200
