@@ -1,6 +1,7 @@
 """``create_app(config)``: the gateway as a plain ASGI application (no web framework on the request path).
 
-Routes: ``POST /v1/chat/completions`` (JSON or SSE), ``GET /v1/models``, ``GET /health`` (= ``/ready``),
+Routes: ``POST /v1/chat/completions`` (JSON or SSE), ``POST /v1/messages`` (Anthropic clients), ``GET /v1/models``,
+``GET /health`` (= ``/ready``),
 ``GET /live``, ``GET /metrics``. Mount it in another ASGI app (``app.mount("/llm", create_app(cfg))``) or serve it
 with ``cascadeflow serve``. Every response carries ``x-request-id`` (the client's, when it sent a sane one); chat
 answers carry ``x-cascadeflow-model``, ``x-cascadeflow-cost`` and ``x-cascadeflow-draft-accepted``.
@@ -34,6 +35,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 JSON: Final = (b"content-type", b"application/json")
 CHAT_PATH: Final = "/v1/chat/completions"
+MESSAGES_PATH: Final = "/v1/messages"
+POST_PATHS: Final = frozenset({CHAT_PATH, MESSAGES_PATH})
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ID_BYTES: Final = 12
 logger = logging.getLogger("cascadeflow.gateway")
@@ -59,8 +62,8 @@ def header_value(value: str) -> bytes:
 class Exchange:
     """One HTTP request/response: headers of interest, the request id, and how it ended (for the access log)."""
 
-    __slots__ = ("api_key", "authorization", "fields", "headers", "receive", "request_id", "send", "started",
-                 "status")
+    __slots__ = ("anthropic", "api_key", "authorization", "fields", "headers", "receive", "request_id", "send",
+                 "started", "status")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.receive, self.send = receive, send
@@ -79,6 +82,15 @@ class Exchange:
         self.started = time.perf_counter()
         self.status = 0
         self.fields: dict[str, Any] = {}
+        self.anthropic = False
+        """Answer in Anthropic's shapes (``/v1/messages``)."""
+
+    def error_body(self, err: HttpError) -> bytes:
+        if self.anthropic:
+            from cascadeflow.server.messages_api import error_body
+
+            return error_body(err)
+        return err.body()
 
     async def respond(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None,
                       content_type: tuple[bytes, bytes] = JSON) -> None:
@@ -89,7 +101,7 @@ class Exchange:
 
     async def error(self, err: HttpError) -> None:
         self.fields["error"] = err.code or err.type
-        await self.respond(err.status, err.body(), list(err.headers))
+        await self.respond(err.status, self.error_body(err), list(err.headers))
 
     async def body(self, limit: int) -> bytes:
         parts: list[bytes] = []
@@ -151,15 +163,16 @@ class GatewayApp:
         gw.started()
         route, model = "other", ""
         try:
-            if path == CHAT_PATH and method == "POST":
-                route = "chat"
+            if path in POST_PATHS and method == "POST":
+                route = "chat" if path == CHAT_PATH else "messages"
+                ex.anthropic = path == MESSAGES_PATH
                 model = await self._chat(ex)
             elif method == "GET" and path in self._get:
                 route = path.strip("/").replace("/", "_")
                 await self._get[path](ex)
-            elif path == CHAT_PATH or path in self._get:
+            elif path in POST_PATHS or path in self._get:
                 await ex.error(HttpError(405, "invalid_request_error", f"{method} is not allowed on {path}",
-                                         code="method_not_allowed", headers=((b"allow", b"POST" if path == CHAT_PATH
+                                         code="method_not_allowed", headers=((b"allow", b"POST" if path in POST_PATHS
                                                                                else b"GET"),)))
             else:
                 await ex.error(HttpError(404, "invalid_request_error", f"no route {path[:200]!r}", code="not_found"))
@@ -178,7 +191,7 @@ class GatewayApp:
         metrics = self.gateway.metrics
         metrics.requests.inc((route, model, str(ex.status)))
         metrics.duration.observe(seconds, (route, model))
-        if route == "chat" or ex.status >= 400:
+        if route in ("chat", "messages") or ex.status >= 400:
             self.gateway.access.write({"request_id": ex.request_id, "method": method, "path": path[:200],
                                        "status": ex.status, "duration_ms": round(seconds * 1000, 3), **ex.fields})
 
@@ -188,7 +201,13 @@ class GatewayApp:
         key = gw.authenticate(bearer_key(ex.authorization, ex.api_key))
         ex.fields["key"] = key.id
         await gw.admit(key)
-        call = parse_chat(decode_body(await ex.body(gw.settings.max_body_bytes)))
+        body = decode_body(await ex.body(gw.settings.max_body_bytes))
+        if ex.anthropic:
+            from cascadeflow.server.messages_api import parse_messages
+
+            call = parse_messages(body)
+        else:
+            call = parse_chat(body)
         agent = gw.agent(call.model, key)
         ex.fields["model"] = call.model
         if gw.access.bodies:
@@ -238,7 +257,13 @@ class GatewayApp:
                          input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens)
         if gw.access.bodies:
             ex.fields["content"] = result.content
-        await ex.respond(200, completion_body(result, f"chatcmpl-{ex.request_id}"), [
+        if ex.anthropic:
+            from cascadeflow.server.messages_api import message_body
+
+            payload = message_body(result, f"msg_{ex.request_id}")
+        else:
+            payload = completion_body(result, f"chatcmpl-{ex.request_id}")
+        await ex.respond(200, payload, [
             (b"x-cascadeflow-model", header_value(result.model_used)), (b"x-cascadeflow-cost", cost.encode()),
             (b"x-cascadeflow-draft-accepted", b"true" if result.draft_accepted else b"false"),
         ])

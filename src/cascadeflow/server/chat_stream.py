@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from cascadeflow.server.chat_request import ChatCall
     from cascadeflow.server.gateway import Gateway
     from cascadeflow.server.keys import KeyEntry
+    from cascadeflow.server.messages_api import MessageEventWriter
 
 SSE_HEADERS = ((b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
                (b"x-accel-buffering", b"no"))
@@ -40,7 +41,13 @@ class _Pump:
 
     def __init__(self, gw: Gateway, ex: Exchange, call: ChatCall) -> None:
         self.gw, self.ex, self.call = gw, ex, call
-        self.writer = ChunkWriter(f"chatcmpl-{ex.request_id}", call.model)
+        self.writer: ChunkWriter | MessageEventWriter
+        if ex.anthropic:
+            from cascadeflow.server.messages_api import MessageEventWriter
+
+            self.writer = MessageEventWriter(f"msg_{ex.request_id}", call.model)
+        else:
+            self.writer = ChunkWriter(f"chatcmpl-{ex.request_id}", call.model)
         self.started = False
         self.result: CascadeResult | None = None
 
@@ -103,7 +110,8 @@ async def stream_chat(gw: Gateway, agent: CascadeAgent, call: ChatCall, key: Key
             raise
         err = http_error(exc, ex.request_id)
         ex.fields["error"] = err.code or err.type
-        await ex.send({"type": "http.response.body", "body": pump.writer.error(err.body()), "more_body": False})
+        await ex.send({"type": "http.response.body", "body": pump.writer.error(ex.error_body(err)),
+                       "more_body": False})
     finally:
         watcher.cancel()
         if span is not None and gw.tracing is not None:
