@@ -71,3 +71,16 @@ async def test_access_log_is_json_without_key_or_body(upstream: StubUpstream, tm
     assert record["status"] == 200 and record["key"] == "team-a" and record["model"] == "ok"
     assert record["request_id"] and record["cost"] == "0.0000044"
     assert KEY_A not in line and "secret diary" not in line and "up-key" not in line
+
+
+def test_library_records_carry_the_request_id() -> None:
+    from cascadeflow.server.context import CURRENT, RequestContext
+
+    record = logging.getLogger("cascadeflow.budget").makeRecord("cascadeflow.budget", logging.WARNING, __file__, 1,
+                                                                 "budget: %s", ("90% used",), None)
+    token = CURRENT.set(RequestContext("rid-42", "team-a", "auto"))
+    try:
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        CURRENT.reset(token)
+    assert line["request_id"] == "rid-42" and line["msg"] == "budget: 90% used"

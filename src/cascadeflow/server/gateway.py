@@ -8,7 +8,6 @@ replicas must share them — so nothing here is a second implementation of eithe
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
 from cascadeflow.errors import BudgetExceededError, ConfigError, RateLimitExceededError
@@ -74,8 +73,6 @@ class Gateway:
 
             self.tracing = Tracing()
         self.in_flight = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
 
     # ------------------------------------------------------------------ admission
     def authenticate(self, presented: str | None) -> KeyEntry:
@@ -108,14 +105,11 @@ class Gateway:
     # ------------------------------------------------------------------ bookkeeping
     def started(self) -> None:
         self.in_flight += 1
-        self.idle.clear()
         self.metrics.in_flight.set(self.in_flight)
 
     def finished(self) -> None:
         self.in_flight -= 1
         self.metrics.in_flight.set(self.in_flight)
-        if self.in_flight == 0:
-            self.idle.set()
 
     def models_list(self) -> dict[str, Any]:
         return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "cascadeflow"}

@@ -14,13 +14,16 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from cascadeflow.server.context import CURRENT
+
 ACCESS_LOGGER: Final = "cascadeflow.gateway.access"
 GATEWAY_LOGGER: Final = "cascadeflow.gateway"
 _UVICORN_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 class JsonFormatter(logging.Formatter):
-    """``{"ts", "level", "logger", "msg", ...fields}``; ``extra={"fields": {...}}`` adds structured fields."""
+    """``{"ts", "level", "logger", "msg", ...fields}``; ``extra={"fields": {...}}`` adds structured fields, and a
+    record logged while a request is answered (a budget warning, a retry) carries that request's ``request_id``."""
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
@@ -32,6 +35,9 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             data.update(fields)
+        context = CURRENT.get()
+        if context is not None and "request_id" not in data:  # any record logged while answering a request
+            data["request_id"] = context.request_id
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, default=str, ensure_ascii=False)
