@@ -7,6 +7,7 @@ wrk at each concurrency (req/s, p50/p99; repeated), then streaming time to first
     upstream          the fast upstream alone (the floor)
     cascadeflow       cascadeflow serve, 1 process: passed-through model, key with a daily budget and an rpm limit
                       (in-memory ledger and limiter: one process)
+    cascadeflow-open  the same without budget and rate limit (the gateway's own cost, without the ledger's)
     cascadeflow-2w    cascadeflow serve --workers 2: budget in SQLite, rate limit in Redis (when a Redis URL is in
                       CASCADEFLOW_TEST_REDIS_URL or .cache/services.env; else no rpm)
     litellm           LiteLLM proxy (``--litellm`` points at its executable; install it in its own venv)
@@ -146,9 +147,11 @@ def table(rows: list[dict[str, Any]], concs: list[int], stream_concs: list[int])
     return "\n".join(lines)
 
 
-def gateway_target(name: str, upstream_port: int, work: Path, workers: int) -> Target:
+def gateway_target(name: str, upstream_port: int, work: Path, workers: int, *, governed: bool = True) -> Target:
     port = free_port()
-    key: dict[str, Any] = {"key": KEY, "id": "bench", "budget": {"daily": 1_000_000}, "rpm": 100_000_000}
+    key: dict[str, Any] = {"key": KEY, "id": "bench"}
+    if governed:
+        key.update(budget={"daily": 1_000_000}, rpm=100_000_000)
     config: dict[str, Any] = {
         "models": [{"name": MODEL, "provider": "openai", "base_url": f"http://127.0.0.1:{upstream_port}/v1",
                     "api_key": "x", "cost": 0.0002}],
@@ -160,7 +163,7 @@ def gateway_target(name: str, upstream_port: int, work: Path, workers: int) -> T
         if redis:
             config["rate_limit_store"] = redis
         else:
-            key.pop("rpm")
+            key.pop("rpm", None)
     path = work / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     cli = [sys.executable, "-c", "from cascadeflow.cli.main import main; main()"]
@@ -199,6 +202,7 @@ def main() -> None:
                                        "httptools"], up_port)
         factories: dict[str, Callable[[], Target]] = {
             "cascadeflow": lambda: gateway_target("cascadeflow", up_port, work, 1),
+            "cascadeflow-open": lambda: gateway_target("cascadeflow-open", up_port, work, 1, governed=False),
             "cascadeflow-2w": lambda: gateway_target("cascadeflow-2w", up_port, work, 2),
             "litellm": lambda: litellm_target(args.litellm, up_port, work),
         }

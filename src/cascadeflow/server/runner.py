@@ -72,6 +72,7 @@ def serve(config_path: str | Path, settings: ServerSettings | None = None) -> No
         loop="uvloop" if _installed("uvloop") else "auto", http="httptools" if _installed("httptools") else "auto",
         backlog=s.backlog, timeout_keep_alive=s.keep_alive_s, timeout_graceful_shutdown=int(s.drain_timeout_s) or None,
         access_log=False, log_config=None, log_level=s.log_level, server_header=False, lifespan="on",
+        proxy_headers=False,  # nothing here reads the client address; skip the per-request middleware
     )
     if s.workers > 1:
         Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()
