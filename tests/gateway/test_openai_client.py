@@ -146,3 +146,16 @@ def test_health_live_ready(gateway: ServerThread) -> None:
     for path in ("/health", "/ready", "/live"):
         reply = httpx.get(f"{gateway.url}{path}")
         assert reply.status_code == 200 and reply.json()["status"] == "ok"
+
+
+def test_health_is_503_while_a_shared_store_is_down(
+    upstream: StubUpstream, make_gateway: Callable[[dict[str, Any]], ServerThread]
+) -> None:
+    from cascadeflow.server.testing import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    server = make_gateway(base_config(upstream, rate_limit_store=dead, keys=[{"key": KEY_B}]))
+    reply = httpx.get(f"{server.url}/health", timeout=10)
+    assert reply.status_code == 503
+    assert reply.json() == {"status": "unavailable", "failing": {"rate_limit_store": "ConnectionError"}}
+    assert httpx.get(f"{server.url}/live").status_code == 200  # alive, just not ready
