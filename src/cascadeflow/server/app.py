@@ -184,7 +184,7 @@ class GatewayApp:
                 await ex.error(err)
         finally:
             gw.finished()
-            self._account(ex, route, model, method, path)
+            self._account(ex, route, model or str(ex.fields.get("model", "")), method, path)
 
     def _account(self, ex: Exchange, route: str, model: str, method: str, path: str) -> None:
         seconds = time.perf_counter() - ex.started
