@@ -10,7 +10,9 @@ wrk at each concurrency (req/s, p50/p99; repeated), then streaming time to first
     cascadeflow-open  the same without budget and rate limit (the gateway's own cost, without the ledger's)
     cascadeflow-2w    cascadeflow serve --workers 2: budget in SQLite, rate limit in Redis (when a Redis URL is in
                       CASCADEFLOW_TEST_REDIS_URL or .cache/services.env; else no rpm)
-    litellm           LiteLLM proxy (``--litellm`` points at its executable; install it in its own venv)
+    litellm           LiteLLM proxy (``--litellm`` points at its executable; install it in its own venv so it does
+                      not disturb the project's pins: ``python3 -m venv .cache/litellm-venv &&
+                      .cache/litellm-venv/bin/pip install 'litellm[proxy]==1.106.2'``)
 
     python bench/gateway.py [--targets upstream,cascadeflow,litellm] [--duration 10] [--reps 2]
                             [--litellm .cache/litellm-venv/bin/litellm] [--json bench/results/gateway.json]
