@@ -252,7 +252,8 @@ class ConnectionPool:
         self._idle: deque[_Connection] = deque()
         self._max_idle = max_idle
         default_port = 443 if tls else 80
-        self.host_header = host if port == default_port else f"{host}:{port}"
+        name = f"[{host}]" if ":" in host else host  # an IPv6 literal is bracketed in Host
+        self.host_header = name if port == default_port else f"{name}:{port}"
 
     async def _open(self) -> _Connection:
         loop = asyncio.get_running_loop()
