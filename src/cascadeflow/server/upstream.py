@@ -54,6 +54,8 @@ class Response:
         self._error: UpstreamError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._head_ready = False
+        self.until_close = False
+        """Neither Content-Length nor chunked: the body is delimited by the end of the connection."""
 
     def header(self, name: str) -> str | None:
         key = name.lower().encode()
@@ -168,9 +170,13 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._cancel_timer()
-        if self._response is not None:
+        response = self._response
+        if response is not None:
+            if exc is None and response._head_ready and response.until_close:
+                response._finish()  # no length, not chunked: the body ends where the connection does
+                return
             why = f"{type(exc).__name__}: {exc}" if exc else "closed by the server"
-            self._response._fail(UpstreamError("reset", f"connection lost ({why})", received=self._received))
+            response._fail(UpstreamError("reset", f"connection lost ({why})", received=self._received))
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -178,8 +184,12 @@ class _Connection(asyncio.Protocol):
             self._response.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
-        if self._response is not None:
-            self._response._head(self._parser.get_status_code())
+        response = self._response
+        if response is not None:
+            names = {name for name, _ in response.headers}
+            chunked = any(n == b"transfer-encoding" and b"chunked" in v.lower() for n, v in response.headers)
+            response.until_close = b"content-length" not in names and not chunked
+            response._head(self._parser.get_status_code())
 
     def on_body(self, body: bytes) -> None:
         if self._response is not None:
