@@ -15,18 +15,17 @@ import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
+from cascadeflow.agent_wiring import build_tiers, check_hooks, tracker_hooks, wrapper_chain
+from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike
 from cascadeflow.cascade.hooks import RunHooks
 from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
-from cascadeflow.config import MAX_TIMEOUT_S, TIER_ORDERS, ModelConfig, QualityConfig
+from cascadeflow.config import MAX_TIMEOUT_S, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
-from cascadeflow.price_cache import PriceCache
-from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
 from cascadeflow.providers.resources import ProviderResources
-from cascadeflow.providers.wrapper import Layer, WrapperChain
+from cascadeflow.providers.wrapper import Layer
 from cascadeflow.request_args import build_completion_request
 from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec
 from cascadeflow.validate import check_number
@@ -39,85 +38,6 @@ if TYPE_CHECKING:
     from cascadeflow.cascade.domain import DomainDetector
     from cascadeflow.cascade.streaming import StreamEvent
     from cascadeflow.traffic.cache_layer import ResponseCache
-
-
-def _build_tiers(
-    models: Sequence[ModelConfig],
-    providers: Mapping[str, Provider],
-    registry: ProviderRegistry,
-    validators: Mapping[str, Validator],
-    order: str = "price",
-    chain: WrapperChain | None = None,
-    resources: ProviderResources | None = None,
-) -> list[Tier]:
-    if order not in TIER_ORDERS:
-        raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
-    if isinstance(models, ModelConfig | str | Mapping) or not isinstance(models, Sequence):
-        raise ConfigError("models", f"must be a list of ModelConfig, got {type(models).__name__}")
-    for name, mapping in (("providers", providers), ("tier_validators", validators)):
-        if not isinstance(mapping, Mapping):
-            raise ConfigError(name, f"must be a mapping of model name to instance, got {type(mapping).__name__}")
-    if not models:
-        raise ConfigError("models", "give at least one ModelConfig")
-    seen: set[str] = set()
-    tiers: list[Tier] = []
-    catalogue = PriceCache()  # one read of the on-disk price cache for every tier
-    for i, config in enumerate(models):
-        if not isinstance(config, ModelConfig):
-            raise ConfigError(f"models[{i}]", f"must be a ModelConfig, got {type(config).__name__}")
-        if config.name in seen:
-            raise ConfigError(f"models[{i}].name", f"duplicate model name {config.name!r}")
-        seen.add(config.name)
-        provider = providers.get(config.name)
-        if provider is None:
-            provider = registry.build(config, resources)
-        if chain is not None:  # every tier, built or passed in, goes through the same wrappers
-            provider = chain.wrap(provider, config)
-        price = resolve_price(config, provider_is_free=registry.is_free(config.provider), catalogue=catalogue)
-        tiers.append(Tier(config=config, provider=provider, price=price, validator=validators.get(config.name)))
-    if order == "given":
-        return tiers
-    # Cheapest first; ties keep the order the user gave (e.g. two free local models: small, then large).
-    return sorted(tiers, key=lambda t: t.price.blended_per_1m)
-
-
-def _tracker_hooks(tracker: CostTracker | None) -> tuple[RunHooks, ...]:
-    if tracker is None:
-        return ()
-    from cascadeflow.budget.agent_hooks import TrackerHooks
-    from cascadeflow.budget.tracker import CostTracker
-
-    if not isinstance(tracker, CostTracker):
-        raise ConfigError("cost_tracker", f"must be a CostTracker, got {type(tracker).__name__}")
-    return (TrackerHooks(tracker),)
-
-
-def _wrapper_chain(resilience: bool | Layer, wrappers: Sequence[Layer], cache: ResponseCache | None) -> WrapperChain:
-    if isinstance(wrappers, str) or not isinstance(wrappers, Sequence) or not all(callable(w) for w in wrappers):
-        raise ConfigError("wrappers", f"must be a list of layers (provider, config) -> provider, got {wrappers!r}")
-    if resilience is True:
-        from cascadeflow.resilience.provider import ResilienceLayer
-
-        first: tuple[Layer, ...] = (ResilienceLayer(),)
-    elif resilience is False:
-        first = ()
-    elif callable(resilience):
-        first = (resilience,)
-    else:
-        raise ConfigError("resilience", f"must be True, False or a layer, got {resilience!r}")
-    if cache is not None:
-        from cascadeflow.traffic.cache_layer import CacheLayer
-
-        if not callable(getattr(cache, "get_request", None)) or not callable(getattr(cache, "set_request", None)):
-            raise ConfigError("cache", f"must be a response cache (get_request/set_request), got {cache!r}")
-        first = (*first, CacheLayer(cache))
-    return WrapperChain((*first, *wrappers))
-
-
-def _check_hooks(hooks: Sequence[RunHooks]) -> tuple[RunHooks, ...]:
-    if isinstance(hooks, str) or not isinstance(hooks, Sequence) or not all(isinstance(h, RunHooks) for h in hooks):
-        raise ConfigError("hooks", "must be a list of run hooks (on_call_start, on_call_end, on_decision)")
-    return tuple(hooks)
 
 
 class CascadeAgent:
@@ -204,9 +124,9 @@ class CascadeAgent:
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
         self.resources = resources or ProviderResources()
-        self.chain = _wrapper_chain(resilience, wrappers, cache)
+        self.chain = wrapper_chain(resilience, wrappers, cache)
         self.cost_tracker = cost_tracker
-        tiers = _build_tiers(models, {} if providers is None else providers, self.registry,
+        tiers = build_tiers(models, {} if providers is None else providers, self.registry,
                              {} if tier_validators is None else tier_validators, tier_order, self.chain,
                              self.resources)
         if validator is None:
@@ -241,7 +161,7 @@ class CascadeAgent:
             options=options,
             routing=routing,
             domain_detector=domain_detector if enable_domain_routing else None,
-            hooks=_check_hooks(hooks) + _tracker_hooks(cost_tracker),
+            hooks=check_hooks(hooks) + tracker_hooks(cost_tracker),
         )
         self.enable_streaming = enable_streaming
         self.verbose = verbose

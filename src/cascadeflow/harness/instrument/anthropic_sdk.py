@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 from cascadeflow.cascade.calls import Begun, CallGate
@@ -12,7 +13,9 @@ from cascadeflow.harness.instrument.common import GovernedStream, drive, open_ga
 from cascadeflow.types import Completion, CompletionRequest, ToolCall, Usage
 
 PROVIDER = "anthropic"
-_STOP = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+_STOP = MappingProxyType(
+    {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+)
 
 
 def _request(kwargs: dict[str, Any]) -> CompletionRequest:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Final, Protocol, TypeVar
 
 from cascadeflow.cascade.calls import Begun, CallGate
@@ -22,7 +23,7 @@ from cascadeflow.types import Completion, CompletionRequest, Message, ToolCall, 
 
 T = TypeVar("T")
 UNKNOWN_PRICE: Final = Price(Decimal(0), Decimal(0), source="unknown")
-_ROLES: Final = {"developer": "system", "function": "tool"}
+_ROLES: Final = MappingProxyType({"developer": "system", "function": "tool"})
 
 
 def drive(coro: Coroutine[Any, Any, T]) -> T:
