@@ -50,7 +50,7 @@ def test_domain_models_alone_are_enough() -> None:
     [
         ({}, "CASCADEFLOW_MODELS"),
         ({"CASCADEFLOW_MODELS": " , "}, "CASCADEFLOW_MODELS"),
-        ({"CASCADEFLOW_MODELS": "mystery-model-9"}, "CASCADEFLOW_MODELS"),  # bare, but no price known
+        ({"CASCADEFLOW_MODELS": "openai:gpt-4o,:x"}, "CASCADEFLOW_MODELS"),
         ({"CASCADEFLOW_MODELS": "openai:"}, "CASCADEFLOW_MODELS"),
         ({"CASCADEFLOW_MODELS": "openai:gpt-4o@cheap"}, "CASCADEFLOW_MODELS"),
         ({"CASCADEFLOW_MODELS": "openai:gpt-4o@-1"}, "CASCADEFLOW_MODELS"),
@@ -135,5 +135,5 @@ def test_bare_names_get_the_default_provider_and_turn_domain_routing_on() -> Non
 
 def test_a_bare_name_without_a_known_price_names_the_variable_and_the_fix() -> None:
     with pytest.raises(ConfigError) as info:
-        models_from_env({"CASCADEFLOW_CODE_MODELS": "codellama-70b,gpt-3.5-turbo"})
+        CascadeAgent.from_env({"CASCADEFLOW_CODE_MODELS": "codellama-70b,gpt-3.5-turbo"})
     assert info.value.field == "CASCADEFLOW_CODE_MODELS" and "codellama-70b@<USD per 1K tokens>" in str(info.value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from cascadeflow.agent_wiring import build_tiers, check_hooks, tracker_hooks, wrapper_chain
@@ -26,7 +27,7 @@ from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
 from cascadeflow.providers.resources import ProviderResources
 from cascadeflow.providers.wrapper import Layer
-from cascadeflow.request_args import build_completion_request
+from cascadeflow.request_args import apply_options, build_completion_request
 from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec
 from cascadeflow.validate import check_number
 
@@ -72,6 +73,12 @@ class CascadeAgent:
         registry: where provider names are looked up (default: the built-in presets).
         validator: replaces the built-in composite validator for every tier.
         tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
+        domain_rules: per domain, per complexity (``simple``/``medium``/``high`` or the five levels), the model
+            names to try in order — the v0.2.0 plan's ``routing.domain_rules`` (see
+            :class:`~cascadeflow.cascade.routing.RoutingPolicy`); used with ``enable_domain_routing=True``.
+        env_file: ``.env`` values to read into ``os.environ`` for names it does not hold (the real environment
+            wins): ``True`` (default) reads ``.env`` in the working directory and beside the script that was
+            run, a path reads that file, ``None`` reads none (:mod:`cascadeflow.dotenv`).
         enable_streaming: ``run`` drives the providers' streaming API and reports each
             :class:`~cascadeflow.cascade.streaming.StreamEvent` to its ``on_event`` callback as it happens
             (same decisions and result as the non-streaming path). ``stream`` is available either way.
@@ -102,8 +109,10 @@ class CascadeAgent:
         kpi_weights: Mapping[str, float] | None = None,
         enable_domain_routing: bool = False,
         domain_detector: DomainDetector | None = None,
+        domain_rules: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
         enable_streaming: bool = False,
         deadline_s: float | None = None,
+        env_file: bool | str | Path | None = True,
         resilience: bool | Layer = True,
         wrappers: Sequence[Layer] = (),
         hooks: Sequence[RunHooks] = (),
@@ -121,6 +130,7 @@ class CascadeAgent:
         if deadline_s is not None:
             check_number("deadline_s", deadline_s, lo=0.001, hi=MAX_TIMEOUT_S)
         self.deadline_s = deadline_s
+        _read_env_file(env_file)
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
         self.resources = resources or ProviderResources()
@@ -129,6 +139,7 @@ class CascadeAgent:
         tiers = build_tiers(models, {} if providers is None else providers, self.registry,
                              {} if tier_validators is None else tier_validators, tier_order, self.chain,
                              self.resources)
+        default_validator = validator is None
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator
 
@@ -137,18 +148,17 @@ class CascadeAgent:
             from cascadeflow.cascade.complexity import ComplexityDetector
 
             complexity_detector = ComplexityDetector()
-        options = CascadeOptions(
-            enable_cascade=enable_cascade,
-            max_escalations=max_escalations,
-            **({"start_tiers": dict(start_tiers) if isinstance(start_tiers, Mapping) else start_tiers}
-               if start_tiers is not None else {}),
-        )
+        options = CascadeOptions(enable_cascade=enable_cascade, max_escalations=max_escalations)
+        if start_tiers is not None:
+            options = replace(options, start_tiers=dict(start_tiers) if isinstance(start_tiers, Mapping)
+                              else start_tiers)
         routing = None
-        if kpi_weights is not None or enable_domain_routing:
+        if kpi_weights is not None or enable_domain_routing or domain_rules is not None:
             from cascadeflow.cascade.routing import KpiWeights, RoutingPolicy
 
             weights = None if kpi_weights is None else KpiWeights.parse(kpi_weights)
-            routing = RoutingPolicy(weights, enable_domain_routing=enable_domain_routing)
+            routing = RoutingPolicy(weights, enable_domain_routing=enable_domain_routing, domain_rules=domain_rules,
+                                    models=[t.name for t in tiers])
         if enable_domain_routing and domain_detector is None:
             from cascadeflow.cascade.domain import DomainDetector
 
@@ -162,6 +172,7 @@ class CascadeAgent:
             routing=routing,
             domain_detector=domain_detector if enable_domain_routing else None,
             hooks=check_hooks(hooks) + tracker_hooks(cost_tracker),
+            default_validator=default_validator,
         )
         self.enable_streaming = enable_streaming
         self.verbose = verbose
@@ -183,9 +194,15 @@ class CascadeAgent:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> CascadeAgent:
         """Build from ``CASCADEFLOW_*`` environment variables (see :mod:`cascadeflow.env_config`)."""
-        from cascadeflow.env_config import agent_kwargs_from_env
+        from cascadeflow.env_config import agent_kwargs_from_env, check_prices
 
-        kwargs = agent_kwargs_from_env(os.environ if environ is None else environ)
+        if environ is None:
+            from cascadeflow.dotenv import read_dotenv
+
+            environ = {**read_dotenv(), **os.environ}  # a .env next to the app; the real environment wins
+        kwargs = agent_kwargs_from_env(environ)
+        if "providers" not in overrides and "models" not in overrides:
+            check_prices(kwargs["models"], environ)
         kwargs.update(overrides)
         return cls(**kwargs)
 
@@ -208,15 +225,22 @@ class CascadeAgent:
         user_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         deadline_s: float | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> CompletionRequest:
         """Validate and normalise the arguments of :meth:`run` into a :class:`CompletionRequest` (see
         :func:`~cascadeflow.request_args.build_completion_request`; ``stop="END"`` is one stop sequence).
-        ``deadline_s`` (default: the agent's) starts counting now."""
-        return build_completion_request(
-            query, max_tokens=max_tokens, temperature=temperature, stop=stop, tools=tools, tool_choice=tool_choice,
-            response_format=response_format, logprobs=logprobs, user_id=user_id, metadata=metadata,
-            deadline_s=self.deadline_s if deadline_s is None else deadline_s,
-        )
+        ``deadline_s`` (default: the agent's) starts counting now. ``options`` holds the same arguments as a
+        mapping (``run("test", options={"max_tokens": 5})``, as the production guide writes it)."""
+        args: dict[str, Any] = {
+            "max_tokens": max_tokens, "temperature": temperature, "stop": stop, "tools": tools,
+            "tool_choice": tool_choice, "response_format": response_format, "logprobs": logprobs,
+            "user_id": user_id, "metadata": metadata, "deadline_s": deadline_s,
+        }
+        if options is not None:
+            args = apply_options(options, args)
+        if args["deadline_s"] is None:
+            args["deadline_s"] = self.deadline_s
+        return build_completion_request(query, **args)
 
     async def run(
         self,
@@ -229,7 +253,7 @@ class CascadeAgent:
 
         With ``enable_streaming=True`` the answer is streamed and ``on_event`` sees every event as it arrives.
         """
-        request = self.build_request(query, **kwargs)
+        request = await self._classified(self.build_request(query, **kwargs))
         if self.enable_streaming:
             result = await self._run_streaming(request, on_event)
         else:
@@ -237,6 +261,16 @@ class CascadeAgent:
         if self.verbose:
             self._log(result)
         return result
+
+    async def _classified(self, request: CompletionRequest) -> CompletionRequest:
+        """An asynchronous complexity classifier (``adetect``, e.g. :class:`~cascadeflow.cascade.llm_complexity.
+        LLMComplexityAnalyzer`) runs before the cascade; the engine then uses its level as given."""
+        classify = getattr(self.engine.complexity, "adetect", None)
+        if classify is None or "complexity" in request.metadata:
+            return request
+        detected = await classify(request.query)
+        metadata = {**request.metadata, "complexity": (detected.level, tuple(detected.signals))}
+        return replace(request, metadata=metadata)
 
     async def run_batch(
         self,
@@ -315,3 +349,17 @@ class CascadeAgent:
             elif self._console is not None:
                 self._console.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0,
                                                        "[cascadeflow] tier %d %s: %s", args, None))
+
+
+def _read_env_file(env_file: bool | str | Path | None) -> None:
+    """``env_file=True``: the default ``.env`` search; a path: that file; ``None``/``False``: nothing."""
+    if env_file is None or env_file is False:
+        return
+    from cascadeflow.dotenv import load_dotenv
+
+    if env_file is True:
+        load_dotenv()
+    elif isinstance(env_file, str | os.PathLike):
+        load_dotenv(env_file)
+    else:
+        raise ConfigError("env_file", f"must be True, None or a path, got {env_file!r}")

@@ -306,7 +306,7 @@ class QualityConfig:
         if confidence_thresholds is not None and not isinstance(confidence_thresholds, Mapping):
             raise ConfigError("QualityConfig.confidence_thresholds",
                               f"must map complexity levels to thresholds, got {confidence_thresholds!r}")
-        levels = {**dict.fromkeys(COMPLEXITY_LEVELS, threshold), **(confidence_thresholds or {})}
+        levels: dict[str, float] = {**dict.fromkeys(COMPLEXITY_LEVELS, threshold), **(confidence_thresholds or {})}
         return cls(confidence_thresholds=levels, **kw)
 
     @classmethod

@@ -113,24 +113,28 @@ def models_from_env(environ: Mapping[str, str]) -> list[ModelConfig]:
             models.append(ModelConfig(name=name, provider=provider, cost=cost, domains=tuple(domains[name])))
         except ConfigError as exc:
             raise ConfigError(variable, f"model {name!r}: {exc}") from exc
-    _check_prices(models, {name: spec[2] for name, spec in specs.items()})
     return models
 
 
-def _check_prices(models: list[ModelConfig], variables: Mapping[str, str]) -> None:
-    """A model without ``@cost`` must be in the price catalogue: the error names the variable to fix, not a
-    ModelConfig field the user never wrote."""
+def check_prices(models: list[ModelConfig], environ: Mapping[str, str]) -> None:
+    """A model without ``@cost`` must be in the price catalogue (``CascadeAgent.from_env`` checks it before
+    building): the error names the variable to fix, not a ModelConfig field the user never wrote."""
     from cascadeflow.price_cache import PriceCache
     from cascadeflow.providers.registry import default_registry
 
     registry = default_registry()
     catalogue: PriceCache | None = None
+    variables: dict[str, str] = {}  # model name -> the first variable naming it
+    for variable, _ in [(MODELS_VAR, None), *_domain_variables(environ)]:
+        for item in environ.get(variable, "").split(","):
+            spec = item.strip().rpartition("@")[0] if "@" in item else item.strip()
+            variables.setdefault(spec.split(":", 1)[-1].strip(), variable)
     for model in models:
         if model.cost is not None or registry.is_free(model.provider):
             continue
         catalogue = catalogue or PriceCache()
         if catalogue.lookup(model.name, model.provider) is None:
-            raise ConfigError(variables[model.name], f"no price known for {model.name!r} (provider "
+            raise ConfigError(variables.get(model.name, MODELS_VAR), f"no price known for {model.name!r} (provider "
                               f"{model.provider!r}); give it one: {model.name}@<USD per 1K tokens>")
 
 
