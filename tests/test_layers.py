@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "cascadeflow.harness": 4, "cascadeflow.policies": 4, "cascadeflow.budget": 4, "cascadeflow.traffic": 4,
     # composition: the agent wires tiers, providers, validators and governance hooks together
     "cascadeflow.agent": 5, "cascadeflow.cascade_agent": 5, "cascadeflow.local_defaults": 5,
-    "cascadeflow.env_config": 5, "cascadeflow.agent_wiring": 5,
+    "cascadeflow.env_config": 5, "cascadeflow.agent_wiring": 5, "cascadeflow.production": 5,
     # offline
     "cascadeflow.calibrate": 6, "cascadeflow.bench": 6,
     # surface
