@@ -68,6 +68,7 @@ class ToxicitySettings:
     """The scorer and the line it must stay under."""
 
     scorer: ToxicityScorer = field(default_factory=RuleToxicityScorer, compare=False)
+    """Any :class:`ToxicityScorer`; the rule-based one by default (no model is packaged for this)."""
     max_toxicity: float = 0.5
     """A scorer's 0.5 is its own "more likely toxic than not": at or above it the draft is vetoed."""
 
