@@ -14,7 +14,7 @@ from cascadeflow.cascade.hooks import RunHooks
 from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.config import TIER_ORDERS, ModelConfig
 from cascadeflow.errors import ConfigError
-from cascadeflow.price_cache import PriceCache
+from cascadeflow.price_sources import DEFAULT_PRICE_SOURCES, PriceSource, build_price_sources
 from cascadeflow.pricing import resolve_price
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry
@@ -34,6 +34,7 @@ def build_tiers(
     order: str = "price",
     chain: WrapperChain | None = None,
     resources: ProviderResources | None = None,
+    price_sources: Sequence[str | PriceSource] = DEFAULT_PRICE_SOURCES,
 ) -> list[Tier]:
     if order not in TIER_ORDERS:
         raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
@@ -46,7 +47,7 @@ def build_tiers(
         raise ConfigError("models", "give at least one ModelConfig")
     seen: set[str] = set()
     tiers: list[Tier] = []
-    catalogue = PriceCache()  # one read of the on-disk price cache for every tier
+    catalogue = build_price_sources(price_sources)  # one read of the on-disk price cache for every tier
     for i, config in enumerate(models):
         if not isinstance(config, ModelConfig):
             raise ConfigError(f"models[{i}]", f"must be a ModelConfig, got {type(config).__name__}")

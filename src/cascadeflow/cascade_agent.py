@@ -23,6 +23,7 @@ from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
 from cascadeflow.config import MAX_TIMEOUT_S, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
+from cascadeflow.price_sources import DEFAULT_PRICE_SOURCES, PriceSource
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
 from cascadeflow.providers.resources import ProviderResources
@@ -83,6 +84,9 @@ class CascadeAgent:
             :class:`~cascadeflow.cascade.streaming.StreamEvent` to its ``on_event`` callback as it happens
             (same decisions and result as the non-streaming path). ``stream`` is available either way.
         kpi_weights: ``{"quality": .., "cost": .., "latency": ..}`` objective for choosing the start tier.
+        price_sources: catalogues asked, in order, for models priced neither in their config nor free:
+            ``("genai-prices",)`` by default; add ``"litellm"`` for LiteLLM's price map (optional extra), or pass
+            your own :class:`~cascadeflow.price_sources.PriceSource`.
         enable_domain_routing: detect the query's domain and prefer tiers whose ``domains`` list it.
         domain_detector: replaces the built-in rule-based domain detector.
         deadline_s: the most one ``run``/``stream`` may take, every tier included (``None``: no overall
@@ -119,6 +123,7 @@ class CascadeAgent:
         cost_tracker: CostTracker | None = None,
         cache: ResponseCache | None = None,
         resources: ProviderResources | None = None,
+        price_sources: Sequence[str | PriceSource] = DEFAULT_PRICE_SOURCES,
         verbose: bool = False,
     ) -> None:
         for flag, value in (("enable_cascade", enable_cascade), ("enable_domain_routing", enable_domain_routing),
@@ -138,7 +143,7 @@ class CascadeAgent:
         self.cost_tracker = cost_tracker
         tiers = build_tiers(models, {} if providers is None else providers, self.registry,
                              {} if tier_validators is None else tier_validators, tier_order, self.chain,
-                             self.resources)
+                             self.resources, price_sources)
         default_validator = validator is None
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator

@@ -19,11 +19,10 @@ import inspect
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, ParamSpec, TypeVar
 
-from cascadeflow.cascade.hooks import activated
+from cascadeflow.cascade.hooks import activate, deactivate
 from cascadeflow.errors import ConfigError
 from cascadeflow.harness.decisions import MODES, Decision, Mode
 from cascadeflow.harness.session import RunSession
@@ -79,26 +78,12 @@ class Harness:
         for callback in self._subscribers:
             callback(decision)
 
-    @contextmanager
-    def _session(self, kwargs: Mapping[str, Any]) -> Iterator[RunSession]:
-        check_arguments(kwargs)
+    def _session(self, kwargs: Mapping[str, Any]) -> RunSession:
         known = self.stats.latency_ms() if kwargs.get("time_budget_ms") is not None else None
         budget, policies = build_policies(**{k: v for k, v in kwargs.items() if k not in ("name", "user_id")},
                                           known_latency_ms=known)
-        session = RunSession(mode=self.mode, policies=policies, budget=budget, name=kwargs.get("name"),
-                             user_id=kwargs.get("user_id"), on_decision=self._notify if self._subscribers else None)
-        if self.mode == "off":
-            yield session
-            return
-        try:
-            with activated(session):
-                yield session
-        except BaseException as exc:
-            session.error = f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            session.ended = time.monotonic()
-            self.stats.add(session)
+        return RunSession(mode=self.mode, policies=policies, budget=budget, name=kwargs.get("name"),
+                          user_id=kwargs.get("user_id"), on_decision=self._notify if self._subscribers else None)
 
     def run(self, **policies: Any) -> RunContext:
         """A governed run (``with`` or ``async with``); see the module docstring for the arguments."""
@@ -118,28 +103,40 @@ class Harness:
 
 
 class RunContext:
-    """``with``/``async with`` wrapper around one run session (enter returns the session)."""
+    """``with``/``async with`` one run: enter makes its session active (``off`` mode: a session that sees
+    nothing), exit deactivates it and adds it to the harness's statistics."""
+
+    __slots__ = ("_harness", "_policies", "_session", "_token")
 
     def __init__(self, harness: Harness, policies: Mapping[str, Any]) -> None:
         check_arguments(policies)
         self._harness = harness
         self._policies = policies
-        self._context: Any = None
+        self._session: RunSession | None = None
+        self._token: Any = None
 
     def __enter__(self) -> RunSession:
-        self._context = self._harness._session(self._policies)
-        session: RunSession = self._context.__enter__()
+        session = self._session = self._harness._session(self._policies)
+        if self._harness.mode != "off":
+            self._token = activate(session)
         return session
 
-    def __exit__(self, *exc: Any) -> bool | None:
-        result: bool | None = self._context.__exit__(*exc)
-        return result
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        session = self._session
+        if session is None or self._token is None:
+            return
+        deactivate(self._token)
+        self._token = None
+        if exc is not None:
+            session.error = f"{type(exc).__name__}: {exc}"
+        session.ended = time.monotonic()
+        self._harness.stats.add(session)
 
     async def __aenter__(self) -> RunSession:
         return self.__enter__()
 
-    async def __aexit__(self, *exc: Any) -> bool | None:
-        return self.__exit__(*exc)
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        self.__exit__(kind, exc, tb)
 
 
 class _Current:

@@ -10,9 +10,9 @@ against the outer run's budget. Methods are thread-safe (one lock per session).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -37,7 +37,7 @@ class RunSession:
     def __init__(self, *, mode: Mode, policies: Sequence[Policy] = (), budget: Decimal | None = None,
                  name: str | None = None, user_id: str | None = None,
                  on_decision: Callable[[Decision], None] | None = None) -> None:
-        self.run_id = uuid.uuid4().hex
+        self.run_id = os.urandom(16).hex()
         self.mode: Mode = mode
         self.policies = tuple(policies)
         self.budget = budget
@@ -58,6 +58,7 @@ class RunSession:
         self._steps: dict[str, int] = {}
         self._lock = threading.RLock()
         self._notify = on_decision
+        self._estimate: tuple[tuple[int, int], Decimal] | None = None
 
     # ----------------------------------------------------------------------------------- what a policy reads
     @property
@@ -96,8 +97,10 @@ class RunSession:
                     self._stop(step, current, outcomes)  # records what was decided, then raises
                 current = _applied(current, outcome)
             made = current if self.enforcing else call
-            self._held[call.call_id] = held = self._worst_case(made)
-            self.reserved += held
+            held = self.worst_case(made) if self.budget is not None else Decimal(0)
+            if held:
+                self._held[call.call_id] = held
+                self.reserved += held
             self._decide(step, call, outcomes or [("", Outcome("allow", "within every policy of the run"))], held)
         if made is call:
             return None
@@ -134,11 +137,43 @@ class RunSession:
     def on_decision(self, record: StepRecord) -> None:
         return None  # the cascade's own accept/escalate decisions are in the records
 
+    # ----------------------------------------------------------------------------------- framework reports
+    def record_external(self, record: StepRecord, *, priced: bool) -> None:
+        """A model call a framework reported (one this session's hooks did not see): counted like any other."""
+        with self._lock:
+            self._records.append(record)
+            self.spent += record.cost
+            self.unpriced_calls += not priced
+
+    def allow_external_tool(self, name: str) -> bool:
+        """A tool call a framework is about to run: counted, and checked against ``max_tool_calls``."""
+        with self._lock:
+            step = len(self._steps) + 1
+            cap = next((p for p in self.policies if getattr(p, "name", "") == "max_tool_calls"), None)
+            limit = getattr(cap, "cap", None)
+            if limit is not None and self.tool_calls >= limit:
+                reason = f"tool call {name!r} is past the run's cap of {limit} tool calls"
+                self._decisions.append(Decision(step, "deny_tool", reason, "max_tool_calls", "", Decimal(0),
+                                                self.mode, self.enforcing, self.run_id, time.time()))
+                if self._notify is not None:
+                    self._notify(self._decisions[-1])
+                if self.enforcing:
+                    return False
+            self.tool_calls += 1
+            return True
+
     # ----------------------------------------------------------------------------------- bookkeeping
-    def _worst_case(self, call: CallStart) -> Decimal:
+    def worst_case(self, call: CallStart) -> Decimal:
+        """The most ``call`` can cost (its prompt's byte bound + ``max_tokens`` at its tier's price); the budget
+        policy and the reservation ask for the same call, so the last answer is kept."""
+        key = (id(call.request), call.tier)
+        if self._estimate is not None and self._estimate[0] == key:
+            return self._estimate[1]
         from cascadeflow.policies.budget import worst_case_cost
 
-        return worst_case_cost(call.request, call.info.price)
+        value = worst_case_cost(call.request, call.info.price)
+        self._estimate = (key, value)
+        return value
 
     def _decide(self, step: int, call: CallStart, outcomes: list[tuple[str, Outcome]], cost: Decimal) -> None:
         now = time.time()
@@ -153,7 +188,7 @@ class RunSession:
 
     def _stop(self, step: int, call: CallStart, outcomes: list[tuple[str, Outcome]]) -> None:
         """Enforce a stop: record the call's decisions so far, free what it holds, raise the policy's error."""
-        self._decide(step, call, outcomes, self._worst_case(call))
+        self._decide(step, call, outcomes, self.worst_case(call))
         self.stopped = self._decisions[-1]
         self.reserved -= self._held.pop(call.call_id, Decimal(0))
         policy, outcome = outcomes[-1]
@@ -167,6 +202,10 @@ class RunSession:
         """Every decision, oldest first, as dicts: step, action, reason, policy, model, cost, mode, applied."""
         with self._lock:
             return [d.to_dict() for d in self._decisions]
+
+    def action_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(Counter(d.action for d in self._decisions))
 
     def decisions(self) -> tuple[Decision, ...]:
         with self._lock:

@@ -36,61 +36,74 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 class RunStats:
-    """Aggregates of finished runs; thread-safe."""
+    """The harness's most recent finished runs and their aggregates; thread-safe.
+
+    Adding a run only keeps a reference (a run may be a single call, so this is on its path); every figure is
+    computed when read.
+    """
 
     def __init__(self, max_runs: int = DEFAULT_MAX_RUNS) -> None:
-        self._runs: deque[dict[str, Any]] = deque(maxlen=max_runs)
-        self._cost_day: Counter[str] = Counter()
-        self._cost_user: Counter[str] = Counter()
-        self._cost_agent: Counter[str] = Counter()
-        self._calls_model: Counter[str] = Counter()
-        self._latency: dict[str, deque[float]] = {}
+        self._runs: deque[RunSession] = deque(maxlen=max_runs)
         self._lock = threading.Lock()
 
     def add(self, session: RunSession) -> None:
-        summary = session.summary()
-        day = datetime.fromtimestamp(session.started_at, UTC).date().isoformat()
-        cost = Decimal(str(summary["cost_total"]))
         with self._lock:
-            self._runs.append(summary)
-            self._cost_day[day] += cost  # type: ignore[assignment]
-            self._cost_user[session.user_id or "-"] += cost  # type: ignore[assignment]
-            self._cost_agent[session.name or "-"] += cost  # type: ignore[assignment]
-            for record in session.records:
-                self._calls_model[record.model] += 1
-                self._latency.setdefault(record.model, deque(maxlen=1000)).append(record.latency_ms)
+            self._runs.append(session)
+
+    def _sessions(self) -> list[RunSession]:
+        with self._lock:
+            return list(self._runs)
 
     def latency_ms(self) -> dict[str, float]:
-        """Mean call latency per model (what a time budget expects a model to take)."""
-        with self._lock:
-            return {m: sum(v) / len(v) for m, v in self._latency.items() if v}
+        """Mean answer latency per model over the kept runs (what a time budget expects a model to take)."""
+        latencies: dict[str, list[float]] = {}
+        for session in self._sessions():
+            for record in session.records:
+                if record.is_answer and record.error is None:
+                    latencies.setdefault(record.model, []).append(record.latency_ms)
+        return {m: sum(v) / len(v) for m, v in latencies.items()}
 
     def summary(self) -> dict[str, Any]:
-        with self._lock:
-            runs = list(self._runs)
-            costs = [float(r["cost_total"]) for r in runs]
-            p95 = _percentile(costs, 0.95)
-            with_action = {a: sum(1 for r in runs if r["actions"].get(a)) for a in RATE_ACTIONS}
-            completed = sum(1 for r in runs if not r["stopped"] and not r["error"])
-            return {
-                "runs": len(runs),
-                "cost_per_day": {k: float(v) for k, v in sorted(self._cost_day.items())},
-                "cost_per_user": {k: float(v) for k, v in sorted(self._cost_user.items())},
-                "cost_per_agent": {k: float(v) for k, v in sorted(self._cost_agent.items())},
-                "calls_per_model": dict(self._calls_model.most_common()),
-                "latency_per_step_ms": {m: {"mean": round(sum(v) / len(v), 3), "p95": round(_percentile(list(v),
-                                        0.95), 3)} for m, v in self._latency.items() if v},
-                "action_rates": {a: (n / len(runs) if runs else 0.0) for a, n in with_action.items()},
-                "completion_rate": completed / len(runs) if runs else 0.0,
-                "run_cost_p95": p95,
-                "suggested_budget_cap": float((Decimal(str(p95)) * CAP_HEADROOM).quantize(Decimal("0.0001"),
-                                                                                          ROUND_CEILING)),
-                "unpriced_calls": sum(int(r["unpriced_calls"]) for r in runs),
-            }
+        sessions = self._sessions()
+        by_day: Counter[str] = Counter()
+        by_user: Counter[str] = Counter()
+        by_agent: Counter[str] = Counter()
+        calls: Counter[str] = Counter()
+        latency: dict[str, list[float]] = {}
+        costs, with_action, completed, unpriced = [], Counter[str](), 0, 0
+        for session in sessions:
+            cost = session.spent
+            costs.append(float(cost))
+            by_day[datetime.fromtimestamp(session.started_at, UTC).date().isoformat()] += cost  # type: ignore[assignment]
+            by_user[session.user_id or "-"] += cost  # type: ignore[assignment]
+            by_agent[session.name or "-"] += cost  # type: ignore[assignment]
+            for record in session.records:
+                calls[record.model] += 1
+                latency.setdefault(record.model, []).append(record.latency_ms)
+            with_action.update(set(session.action_counts()) & set(RATE_ACTIONS))
+            completed += session.stopped is None and session.error is None
+            unpriced += session.unpriced_calls
+        runs = len(sessions)
+        p95 = _percentile(costs, 0.95)
+        return {
+            "runs": runs,
+            "cost_per_day": {k: float(v) for k, v in sorted(by_day.items())},
+            "cost_per_user": {k: float(v) for k, v in sorted(by_user.items())},
+            "cost_per_agent": {k: float(v) for k, v in sorted(by_agent.items())},
+            "calls_per_model": dict(calls.most_common()),
+            "latency_per_step_ms": {m: {"mean": round(sum(v) / len(v), 3), "p95": round(_percentile(v, 0.95), 3)}
+                                    for m, v in latency.items()},
+            "action_rates": {a: (with_action[a] / runs if runs else 0.0) for a in RATE_ACTIONS},
+            "completion_rate": completed / runs if runs else 0.0,
+            "run_cost_p95": p95,
+            "suggested_budget_cap": float((Decimal(str(p95)) * CAP_HEADROOM).quantize(Decimal("0.0001"),
+                                                                                      ROUND_CEILING)),
+            "unpriced_calls": unpriced,
+        }
 
     def export_json(self, path: str | Path) -> int:
-        """Write the aggregates and every kept run summary; returns the number of runs written."""
-        with self._lock:
-            runs = list(self._runs)
+        """Write the aggregates and every kept run's summary; returns the number of runs written."""
+        sessions = self._sessions()
+        runs = [s.summary() for s in sessions]
         Path(path).write_text(json.dumps({"summary": self.summary(), "runs": runs}, indent=1, default=str))
         return len(runs)

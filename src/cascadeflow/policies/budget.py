@@ -60,7 +60,7 @@ class BudgetPolicy(BasePolicy):
             return None
         if call.info.price.source == "unknown":
             return Outcome("warn", f"no price known for {call.info.model}: its cost cannot be checked or counted")
-        need = worst_case_cost(call.request, call.info.price)
+        need = run.worst_case(call)
         if need <= left:
             return None
         why = f"worst case ${need:.6f} > ${max(left, Decimal(0)):.6f} left of ${run.budget}"

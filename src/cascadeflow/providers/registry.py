@@ -38,6 +38,9 @@ class ProviderPreset:
     base_url_env: str | None = None
     requires_key: bool = False
     free: bool = False
+    assistant_content_required: bool = False
+    """Quirk: the server rejects ``content: null`` on an assistant turn that carries tool calls (llama.cpp's
+    server), so ``""`` is sent instead."""
 
     @property
     def key_envs(self) -> tuple[str, ...]:
@@ -89,7 +92,8 @@ def _builtin_presets() -> list[ProviderPreset]:
                        requires_key=True),
         ProviderPreset("vllm", _OPENAI, "http://localhost:8000/v1", "VLLM_API_KEY", "VLLM_BASE_URL", free=True),
         ProviderPreset("ollama", _OPENAI, "http://localhost:11434/v1", None, "OLLAMA_BASE_URL", free=True),
-        ProviderPreset("llamacpp", _OPENAI, "http://localhost:8080/v1", None, "LLAMACPP_BASE_URL", free=True),
+        ProviderPreset("llamacpp", _OPENAI, "http://localhost:8080/v1", None, "LLAMACPP_BASE_URL", free=True,
+                       assistant_content_required=True),
         ProviderPreset("openai-compatible", _OPENAI, None, "OPENAI_API_KEY", "OPENAI_BASE_URL"),
         ProviderPreset("anthropic", _ANTHROPIC, "https://api.anthropic.com", "ANTHROPIC_API_KEY",
                        "ANTHROPIC_BASE_URL", requires_key=True),

@@ -5,17 +5,14 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from types import MappingProxyType
 from typing import Any
 
 from cascadeflow.cascade.calls import Begun, CallGate
 from cascadeflow.harness.instrument.common import GovernedStream, drive, open_gate, record, request_of, with_texts
+from cascadeflow.providers.anthropic import STOP_REASONS
 from cascadeflow.types import Completion, CompletionRequest, ToolCall, Usage
 
 PROVIDER = "anthropic"
-_STOP = MappingProxyType(
-    {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
-)
 
 
 def _request(kwargs: dict[str, Any]) -> CompletionRequest:
@@ -44,7 +41,7 @@ def _completion(response: Any, model: str) -> Completion:
                   for b in blocks if getattr(b, "type", "") == "tool_use")
     usage = getattr(response, "usage", None)
     return Completion(content=text, model=model, tool_calls=calls,
-                      finish_reason=_STOP.get(str(getattr(response, "stop_reason", "")), "stop"),
+                      finish_reason=STOP_REASONS.get(str(getattr(response, "stop_reason", "")), "stop"),
                       usage=Usage(int(getattr(usage, "input_tokens", 0) or 0),
                                   int(getattr(usage, "output_tokens", 0) or 0)))
 
@@ -81,7 +78,7 @@ class _Tally:
     def completion(self) -> Completion:
         return Completion(content="".join(self.parts), model=self.model,
                           usage=Usage(self.input_tokens, self.output_tokens),
-                          finish_reason=_STOP.get(str(self.stop), "stop"))
+                          finish_reason=STOP_REASONS.get(str(self.stop), "stop"))
 
 
 def _wrap_sync(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -78,6 +78,9 @@ def open_gate(model: str, provider: str, request: CompletionRequest) -> CallGate
     hooks = active_hooks()
     if not hooks:
         return None
+    from cascadeflow.harness.governor import note_sdk_call
+
+    note_sdk_call()  # inside a call a framework will report too: that report is then not counted again
     from cascadeflow.price_cache import PriceCache
 
     rate = PriceCache().lookup(model, provider)
