@@ -52,6 +52,8 @@ class CascadeAgent:
         quality_config: when a draft is good enough (default :meth:`QualityConfig.for_cascade`).
         enable_cascade: ``False`` sends everything to the top tier (a baseline to compare against).
         max_escalations: cap on escalations per request (``None``: walk every tier).
+        trivial_veto_only: a *trivial* query keeps the cheapest draft unless a check vetoes it (default; see
+            :attr:`~cascadeflow.cascade.engine.CascadeOptions.trivial_veto_only`); ``False`` judges it like any other.
         start_tiers: complexity level → tier index to start at (negative counts from the top).
         providers: model name → ready provider instance (e.g. a fake in tests), bypassing the registry. It
             goes through the same wrapper chain as a built one (resilience first).
@@ -104,6 +106,7 @@ class CascadeAgent:
         quality_config: QualityConfig | None = None,
         enable_cascade: bool = True,
         max_escalations: int | None = None,
+        trivial_veto_only: bool = True,
         start_tiers: Mapping[str, int] | None = None,
         providers: Mapping[str, Provider] | None = None,
         registry: ProviderRegistry | None = None,
@@ -153,7 +156,8 @@ class CascadeAgent:
             from cascadeflow.cascade.complexity import ComplexityDetector
 
             complexity_detector = ComplexityDetector()
-        options = CascadeOptions(enable_cascade=enable_cascade, max_escalations=max_escalations)
+        options = CascadeOptions(enable_cascade=enable_cascade, max_escalations=max_escalations,
+                                 trivial_veto_only=trivial_veto_only)
         if start_tiers is not None:
             options = replace(options, start_tiers=dict(start_tiers) if isinstance(start_tiers, Mapping)
                               else start_tiers)
