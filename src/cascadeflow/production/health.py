@@ -64,6 +64,14 @@ class HealthMonitor:
         if step.is_answer:
             self._records.append(step)
 
+    def record_request(self, latency_ms: float, cost: float, error: bool = False) -> None:
+        """The guide's manual feed, for calls made outside an agent: stored as the same kind of call record."""
+        check_number("latency_ms", latency_ms)
+        check_number("cost", cost)
+        self.record(StepRecord(tier=0, model="", provider="", action="fallback" if error else "final",
+                               reason="recorded by hand", cost=Decimal(str(cost)), latency_ms=float(latency_ms),
+                               error="error" if error else None))
+
     def record_result(self, result: CascadeResult) -> None:
         """Add every call of one finished run."""
         self.record_all(result.steps)
