@@ -31,7 +31,7 @@ def test_semantic_check_with_the_packaged_model(embedder: PackagedMiniLM) -> Non
     def judge(answer: str) -> tuple[bool, str | None]:
         verdict = validator(request, Completion(content=answer, model="m"), context)
         assert not hasattr(verdict, "__await__")
-        return verdict.passed, verdict.decided_by  # type: ignore[union-attr]
+        return verdict.passed, verdict.decided_by
 
     assert judge("Sunlight is scattered by air molecules, and blue light scatters the most (Rayleigh scattering).")[0]
     assert judge("Preheat the oven to 180 degrees and fold the egg whites gently into the batter.") == (

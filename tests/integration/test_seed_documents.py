@@ -106,7 +106,7 @@ async def test_quickstart_first_cascade_and_configuration_options(capsys: pytest
     acceptance_rate = sum(results) / len(results)
     print(f"Draft acceptance rate: {acceptance_rate:.1%}")
 
-    total_cost = 0
+    total_cost: float = 0  # annotated for mypy --strict; otherwise as written
     for q in your_queries:
         result = await agent.run(q, max_tokens=50)
         total_cost += result.total_cost
