@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from cascadeflow.errors import ConfigError
@@ -104,7 +105,7 @@ class PriceSources:
 
 
 DEFAULT_PRICE_SOURCES: tuple[str, ...] = ("genai-prices",)
-_BUILDERS = {"genai-prices": PriceCache, "litellm": LiteLLMPrices}
+_BUILDERS = MappingProxyType({"genai-prices": PriceCache, "litellm": LiteLLMPrices})
 
 
 def build_price_sources(spec: Sequence[str | PriceSource] = DEFAULT_PRICE_SOURCES) -> PriceSources:

@@ -17,6 +17,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any, Literal
 
 from autogen_core import CancellationToken, FunctionCall
@@ -45,9 +46,9 @@ from cascadeflow.types import Message, ToolCall
 
 CHARS_PER_TOKEN = 4
 """``count_tokens`` is an estimate (cascadeflow has no tokenizer for every tier): ~4 characters per token."""
-_FINISH: dict[str, FinishReasons] = {
+_FINISH: Mapping[str, FinishReasons] = MappingProxyType({
     "stop": "stop", "length": "length", "tool_calls": "function_calls", "content_filter": "content_filter",
-}
+})
 
 
 def _to_message(message: LLMMessage, index: int) -> list[Message]:

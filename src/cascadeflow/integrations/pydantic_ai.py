@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic_ai.messages import (
@@ -44,9 +45,9 @@ from cascadeflow.integrations._decisions import decision_metadata
 from cascadeflow.types import Message, ToolCall, ToolSpec
 
 PROVIDER_NAME = "cascadeflow"
-_FINISH: dict[str, Literal["stop", "length", "content_filter", "tool_call"]] = {
+_FINISH: Mapping[str, Literal["stop", "length", "content_filter", "tool_call"]] = MappingProxyType({
     "stop": "stop", "length": "length", "content_filter": "content_filter", "tool_calls": "tool_call",
-}
+})
 
 
 def _request_messages(message: ModelRequest, index: int) -> list[Message]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from langchain_core.messages import (
@@ -23,10 +24,10 @@ from cascadeflow.errors import ConfigError
 from cascadeflow.integrations._decisions import decision_metadata, parse_tool_arguments
 from cascadeflow.types import Message, Role, ToolCall
 
-_CHAT_ROLES: dict[str, Role] = {
+_CHAT_ROLES: Mapping[str, Role] = MappingProxyType({
     "system": "system", "developer": "system", "user": "user", "human": "user",
     "assistant": "assistant", "ai": "assistant", "tool": "tool",
-}
+})
 # Parts of an assistant turn that are not its text (reasoning, tool-call blocks) are carried elsewhere or
 # not replayed; any other non-text part (an image for a user turn) has no cascadeflow form and is refused.
 _SKIPPED_ASSISTANT_PARTS = frozenset({"reasoning", "thinking", "tool_call", "tool_use", "function_call"})
