@@ -15,7 +15,9 @@ recorded answers, so every cost and every correctness label is a real model's:
 * quality = accuracy of the answers kept / accuracy of the top model alone.
 
 It also replays the same mix with ``trivial_veto_only`` off, to show what the "very simple → cheap model
-only" rule changes. Results: README (Benchmarks) and ``bench/results/savings.json``.
+only" rule changes, and with that rule applied to *every* level (threshold = the veto level): an upper bound on
+what accepting drafts "unless a hard veto fires" can cost in quality. Results: README (Benchmarks) and
+``bench/results/savings.json``.
 """
 
 from __future__ import annotations
@@ -60,12 +62,12 @@ def _pair_names(records: list[RecordedPrompt], pair: tuple[str, str]) -> tuple[s
 
 
 async def replay_part(
-    records: list[RecordedPrompt], pair: tuple[str, str], *, trivial_veto_only: bool
+    records: list[RecordedPrompt], pair: tuple[str, str], *, trivial_veto_only: bool, quality: QualityConfig
 ) -> dict[str, Any]:
     cheap, top = _pair_names(records, pair)
     kwargs: dict[str, Any] = {
         "models": [ModelConfig(name=cheap, provider="replay"), ModelConfig(name=top, provider="replay")],
-        "quality_config": QualityConfig.for_cascade(),
+        "quality_config": quality,
         "env_file": None,
         "trivial_veto_only": trivial_veto_only,
     }
@@ -96,15 +98,18 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def run(data: Path) -> dict[str, Any]:
     report: dict[str, Any] = {}
-    for trivial in (True, False):
+    veto = QualityConfig.for_cascade().checks.veto
+    variants = {"default": (True, QualityConfig.for_cascade()),
+                "trivial_rule_off": (False, QualityConfig.for_cascade()),
+                "veto_only_everywhere": (True, QualityConfig.uniform(veto))}
+    for key, (trivial, quality) in variants.items():
         rows: dict[str, dict[str, Any]] = {}
         for part in PARTS:
             paths = [data / f for f in part.files]
             contaminated = data / "routellm" / "gsm8k_contaminated_prompts.jsonl" if part.name == "GSM8K" else None
             records, _ = load_records(paths, contaminated=contaminated)
-            rows[part.name] = await replay_part(records, part.pair, trivial_veto_only=trivial)
+            rows[part.name] = await replay_part(records, part.pair, trivial_veto_only=trivial, quality=quality)
             rows[part.name].update(summarise([rows[part.name]]))
-        key = "default" if trivial else "trivial_rule_off"
         report[key] = {"parts": rows, "mix": summarise(list(rows.values()))}
     return report
 
