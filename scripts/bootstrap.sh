@@ -18,6 +18,13 @@ fi
 case ",$extras," in
   *,local,*|*,server-tests,*) "$venv/bin/python" -P src/cascadeflow/llama_build.py install >/dev/null ;;
 esac
+case ",$extras," in
+  # sentence-transformers (the semantic/routing extras) needs torch, and a bare `torch` requirement resolves to a
+  # CUDA build of several GB: install the CPU build first (this machine kind keeps it on disk for pip).
+  *,semantic,*|*,routing,*|*,all,*)
+    "$venv/bin/python" -c "import torch" 2>/dev/null \
+      || "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "torch==${CASCADEFLOW_TORCH_VERSION:-2.13.0}" ;;
+esac
 stamp="$venv/.installed-$(echo "$extras" | tr ',' '-')"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "installing cascadeflow[$extras] into $venv..." >&2

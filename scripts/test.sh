@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh bubblewrap
-bash scripts/bootstrap.sh "dev,cli,bench,local,server-tests,redis,postgres,traffic,parquet,server,otel,litellm,langchain,openai-agents,pydantic-ai,autogen"
+bash scripts/bootstrap.sh "dev,cli,bench,local,server-tests,redis,postgres,traffic,parquet,server,otel,litellm,langchain,openai-agents,pydantic-ai,autogen,semantic,routing,integrations"
 # crewai cannot share the main environment (it pins openai<3); tests/frameworks/test_crewai_env.py runs its suite here.
 bash scripts/bootstrap.sh "dev,crewai" .venv-crewai
 if ! bash scripts/services.sh start; then

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike, Tier
+from cascadeflow.agent_wiring import build_tiers, check_hooks, tracker_hooks, wrapper_chain
+from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike
 from cascadeflow.cascade.hooks import RunHooks
 from cascadeflow.cascade.quality.base import Validator
 from cascadeflow.cascade.result import CascadeResult
-from cascadeflow.config import MAX_TIMEOUT_S, TIER_ORDERS, ModelConfig, QualityConfig
+from cascadeflow.config import MAX_TIMEOUT_S, ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
-from cascadeflow.price_sources import DEFAULT_PRICE_SOURCES, PriceSource, build_price_sources
-from cascadeflow.pricing import resolve_price
+from cascadeflow.price_sources import DEFAULT_PRICE_SOURCES, PriceSource
 from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.registry import ProviderRegistry, default_registry
 from cascadeflow.providers.resources import ProviderResources
-from cascadeflow.providers.wrapper import Layer, WrapperChain
-from cascadeflow.request_args import build_completion_request
+from cascadeflow.providers.wrapper import Layer
+from cascadeflow.request_args import apply_options, build_completion_request
 from cascadeflow.types import CompletionRequest, Message, ResponseFormat, ToolSpec
 from cascadeflow.validate import check_number
 
@@ -41,86 +42,6 @@ if TYPE_CHECKING:
     from cascadeflow.traffic.cache_layer import ResponseCache
 
 
-def _build_tiers(
-    models: Sequence[ModelConfig],
-    providers: Mapping[str, Provider],
-    registry: ProviderRegistry,
-    validators: Mapping[str, Validator],
-    order: str = "price",
-    chain: WrapperChain | None = None,
-    resources: ProviderResources | None = None,
-    price_sources: Sequence[str | PriceSource] = DEFAULT_PRICE_SOURCES,
-) -> list[Tier]:
-    if order not in TIER_ORDERS:
-        raise ConfigError("tier_order", f"must be one of {list(TIER_ORDERS)}, got {order!r}")
-    if isinstance(models, ModelConfig | str | Mapping) or not isinstance(models, Sequence):
-        raise ConfigError("models", f"must be a list of ModelConfig, got {type(models).__name__}")
-    for name, mapping in (("providers", providers), ("tier_validators", validators)):
-        if not isinstance(mapping, Mapping):
-            raise ConfigError(name, f"must be a mapping of model name to instance, got {type(mapping).__name__}")
-    if not models:
-        raise ConfigError("models", "give at least one ModelConfig")
-    seen: set[str] = set()
-    tiers: list[Tier] = []
-    catalogue = build_price_sources(price_sources)  # one read of the on-disk price cache for every tier
-    for i, config in enumerate(models):
-        if not isinstance(config, ModelConfig):
-            raise ConfigError(f"models[{i}]", f"must be a ModelConfig, got {type(config).__name__}")
-        if config.name in seen:
-            raise ConfigError(f"models[{i}].name", f"duplicate model name {config.name!r}")
-        seen.add(config.name)
-        provider = providers.get(config.name)
-        if provider is None:
-            provider = registry.build(config, resources)
-        if chain is not None:  # every tier, built or passed in, goes through the same wrappers
-            provider = chain.wrap(provider, config)
-        price = resolve_price(config, provider_is_free=registry.is_free(config.provider), catalogue=catalogue)
-        tiers.append(Tier(config=config, provider=provider, price=price, validator=validators.get(config.name)))
-    if order == "given":
-        return tiers
-    # Cheapest first; ties keep the order the user gave (e.g. two free local models: small, then large).
-    return sorted(tiers, key=lambda t: t.price.blended_per_1m)
-
-
-def _tracker_hooks(tracker: CostTracker | None) -> tuple[RunHooks, ...]:
-    if tracker is None:
-        return ()
-    from cascadeflow.budget.agent_hooks import TrackerHooks
-    from cascadeflow.budget.tracker import CostTracker
-
-    if not isinstance(tracker, CostTracker):
-        raise ConfigError("cost_tracker", f"must be a CostTracker, got {type(tracker).__name__}")
-    return (TrackerHooks(tracker),)
-
-
-def _wrapper_chain(resilience: bool | Layer, wrappers: Sequence[Layer], cache: ResponseCache | None) -> WrapperChain:
-    if isinstance(wrappers, str) or not isinstance(wrappers, Sequence) or not all(callable(w) for w in wrappers):
-        raise ConfigError("wrappers", f"must be a list of layers (provider, config) -> provider, got {wrappers!r}")
-    if resilience is True:
-        from cascadeflow.resilience.provider import ResilienceLayer
-
-        first: tuple[Layer, ...] = (ResilienceLayer(),)
-    elif resilience is False:
-        first = ()
-    elif callable(resilience):
-        first = (resilience,)
-    else:
-        raise ConfigError("resilience", f"must be True, False or a layer, got {resilience!r}")
-    if cache is not None:
-        from cascadeflow.traffic.cache_layer import CacheLayer
-
-        if not callable(getattr(cache, "get_request", None)) or not callable(getattr(cache, "set_request", None)):
-            raise ConfigError("cache", f"must be a response cache (get_request/set_request), got {cache!r}")
-        first = (*first, CacheLayer(cache))
-    return WrapperChain((*first, *wrappers))
-
-
-def _check_hooks(hooks: Sequence[RunHooks]) -> tuple[RunHooks, ...]:
-    if isinstance(hooks, str) or not isinstance(hooks, Sequence) or not all(isinstance(h, RunHooks) for h in hooks):
-        raise ConfigError("hooks", "must be a list of run hooks (on_call_start, on_call_end, on_decision)")
-    return tuple(hooks)
-
-
 class CascadeAgent:
     """Routes each request through a cascade of models, cheapest first.
 
@@ -131,6 +52,8 @@ class CascadeAgent:
         quality_config: when a draft is good enough (default :meth:`QualityConfig.for_cascade`).
         enable_cascade: ``False`` sends everything to the top tier (a baseline to compare against).
         max_escalations: cap on escalations per request (``None``: walk every tier).
+        trivial_veto_only: a *trivial* query keeps the cheapest draft unless a check vetoes it (default; see
+            :attr:`~cascadeflow.cascade.engine.CascadeOptions.trivial_veto_only`); ``False`` judges it like any other.
         start_tiers: complexity level → tier index to start at (negative counts from the top).
         providers: model name → ready provider instance (e.g. a fake in tests), bypassing the registry. It
             goes through the same wrapper chain as a built one (resilience first).
@@ -153,6 +76,12 @@ class CascadeAgent:
         registry: where provider names are looked up (default: the built-in presets).
         validator: replaces the built-in composite validator for every tier.
         tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
+        domain_rules: per domain, per complexity (``simple``/``medium``/``high`` or the five levels), the model
+            names to try in order — the v0.2.0 plan's ``routing.domain_rules`` (see
+            :class:`~cascadeflow.cascade.routing.RoutingPolicy`); used with ``enable_domain_routing=True``.
+        env_file: ``.env`` values to read into ``os.environ`` for names it does not hold (the real environment
+            wins): ``True`` (default) reads ``.env`` in the working directory and beside the script that was
+            run, a path reads that file, ``None`` reads none (:mod:`cascadeflow.dotenv`).
         enable_streaming: ``run`` drives the providers' streaming API and reports each
             :class:`~cascadeflow.cascade.streaming.StreamEvent` to its ``on_event`` callback as it happens
             (same decisions and result as the non-streaming path). ``stream`` is available either way.
@@ -177,6 +106,7 @@ class CascadeAgent:
         quality_config: QualityConfig | None = None,
         enable_cascade: bool = True,
         max_escalations: int | None = None,
+        trivial_veto_only: bool = True,
         start_tiers: Mapping[str, int] | None = None,
         providers: Mapping[str, Provider] | None = None,
         registry: ProviderRegistry | None = None,
@@ -186,8 +116,10 @@ class CascadeAgent:
         kpi_weights: Mapping[str, float] | None = None,
         enable_domain_routing: bool = False,
         domain_detector: DomainDetector | None = None,
+        domain_rules: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
         enable_streaming: bool = False,
         deadline_s: float | None = None,
+        env_file: bool | str | Path | None = True,
         resilience: bool | Layer = True,
         wrappers: Sequence[Layer] = (),
         hooks: Sequence[RunHooks] = (),
@@ -206,14 +138,16 @@ class CascadeAgent:
         if deadline_s is not None:
             check_number("deadline_s", deadline_s, lo=0.001, hi=MAX_TIMEOUT_S)
         self.deadline_s = deadline_s
+        _read_env_file(env_file)
         self.quality_config = quality_config or QualityConfig.for_cascade()
         self.registry = registry or default_registry()
         self.resources = resources or ProviderResources()
-        self.chain = _wrapper_chain(resilience, wrappers, cache)
+        self.chain = wrapper_chain(resilience, wrappers, cache)
         self.cost_tracker = cost_tracker
-        tiers = _build_tiers(models, {} if providers is None else providers, self.registry,
+        tiers = build_tiers(models, {} if providers is None else providers, self.registry,
                              {} if tier_validators is None else tier_validators, tier_order, self.chain,
                              self.resources, price_sources)
+        default_validator = validator is None
         if validator is None:
             from cascadeflow.cascade.quality.composite import build_validator
 
@@ -222,18 +156,18 @@ class CascadeAgent:
             from cascadeflow.cascade.complexity import ComplexityDetector
 
             complexity_detector = ComplexityDetector()
-        options = CascadeOptions(
-            enable_cascade=enable_cascade,
-            max_escalations=max_escalations,
-            **({"start_tiers": dict(start_tiers) if isinstance(start_tiers, Mapping) else start_tiers}
-               if start_tiers is not None else {}),
-        )
+        options = CascadeOptions(enable_cascade=enable_cascade, max_escalations=max_escalations,
+                                 trivial_veto_only=trivial_veto_only)
+        if start_tiers is not None:
+            options = replace(options, start_tiers=dict(start_tiers) if isinstance(start_tiers, Mapping)
+                              else start_tiers)
         routing = None
-        if kpi_weights is not None or enable_domain_routing:
+        if kpi_weights is not None or enable_domain_routing or domain_rules is not None:
             from cascadeflow.cascade.routing import KpiWeights, RoutingPolicy
 
             weights = None if kpi_weights is None else KpiWeights.parse(kpi_weights)
-            routing = RoutingPolicy(weights, enable_domain_routing=enable_domain_routing)
+            routing = RoutingPolicy(weights, enable_domain_routing=enable_domain_routing, domain_rules=domain_rules,
+                                    models=[t.name for t in tiers])
         if enable_domain_routing and domain_detector is None:
             from cascadeflow.cascade.domain import DomainDetector
 
@@ -246,7 +180,8 @@ class CascadeAgent:
             options=options,
             routing=routing,
             domain_detector=domain_detector if enable_domain_routing else None,
-            hooks=_check_hooks(hooks) + _tracker_hooks(cost_tracker),
+            hooks=check_hooks(hooks) + tracker_hooks(cost_tracker),
+            default_validator=default_validator,
         )
         self.enable_streaming = enable_streaming
         self.verbose = verbose
@@ -268,9 +203,15 @@ class CascadeAgent:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> CascadeAgent:
         """Build from ``CASCADEFLOW_*`` environment variables (see :mod:`cascadeflow.env_config`)."""
-        from cascadeflow.env_config import agent_kwargs_from_env
+        from cascadeflow.env_config import agent_kwargs_from_env, check_prices
 
-        kwargs = agent_kwargs_from_env(os.environ if environ is None else environ)
+        if environ is None:
+            from cascadeflow.dotenv import read_dotenv
+
+            environ = {**read_dotenv(), **os.environ}  # a .env next to the app; the real environment wins
+        kwargs = agent_kwargs_from_env(environ)
+        if "providers" not in overrides and "models" not in overrides:
+            check_prices(kwargs["models"], environ)
         kwargs.update(overrides)
         return cls(**kwargs)
 
@@ -293,15 +234,22 @@ class CascadeAgent:
         user_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         deadline_s: float | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> CompletionRequest:
         """Validate and normalise the arguments of :meth:`run` into a :class:`CompletionRequest` (see
         :func:`~cascadeflow.request_args.build_completion_request`; ``stop="END"`` is one stop sequence).
-        ``deadline_s`` (default: the agent's) starts counting now."""
-        return build_completion_request(
-            query, max_tokens=max_tokens, temperature=temperature, stop=stop, tools=tools, tool_choice=tool_choice,
-            response_format=response_format, logprobs=logprobs, user_id=user_id, metadata=metadata,
-            deadline_s=self.deadline_s if deadline_s is None else deadline_s,
-        )
+        ``deadline_s`` (default: the agent's) starts counting now. ``options`` holds the same arguments as a
+        mapping (``run("test", options={"max_tokens": 5})``, as the production guide writes it)."""
+        args: dict[str, Any] = {
+            "max_tokens": max_tokens, "temperature": temperature, "stop": stop, "tools": tools,
+            "tool_choice": tool_choice, "response_format": response_format, "logprobs": logprobs,
+            "user_id": user_id, "metadata": metadata, "deadline_s": deadline_s,
+        }
+        if options is not None:
+            args = apply_options(options, args)
+        if args["deadline_s"] is None:
+            args["deadline_s"] = self.deadline_s
+        return build_completion_request(query, **args)
 
     async def run(
         self,
@@ -314,7 +262,7 @@ class CascadeAgent:
 
         With ``enable_streaming=True`` the answer is streamed and ``on_event`` sees every event as it arrives.
         """
-        request = self.build_request(query, **kwargs)
+        request = await self._classified(self.build_request(query, **kwargs))
         if self.enable_streaming:
             result = await self._run_streaming(request, on_event)
         else:
@@ -322,6 +270,16 @@ class CascadeAgent:
         if self.verbose:
             self._log(result)
         return result
+
+    async def _classified(self, request: CompletionRequest) -> CompletionRequest:
+        """An asynchronous complexity classifier (``adetect``, e.g. :class:`~cascadeflow.cascade.llm_complexity.
+        LLMComplexityAnalyzer`) runs before the cascade; the engine then uses its level as given."""
+        classify = getattr(self.engine.complexity, "adetect", None)
+        if classify is None or "complexity" in request.metadata:
+            return request
+        detected = await classify(request.query)
+        metadata = {**request.metadata, "complexity": (detected.level, tuple(detected.signals))}
+        return replace(request, metadata=metadata)
 
     async def run_batch(
         self,
@@ -400,3 +358,17 @@ class CascadeAgent:
             elif self._console is not None:
                 self._console.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0,
                                                        "[cascadeflow] tier %d %s: %s", args, None))
+
+
+def _read_env_file(env_file: bool | str | Path | None) -> None:
+    """``env_file=True``: the default ``.env`` search; a path: that file; ``None``/``False``: nothing."""
+    if env_file is None or env_file is False:
+        return
+    from cascadeflow.dotenv import load_dotenv
+
+    if env_file is True:
+        load_dotenv()
+    elif isinstance(env_file, str | os.PathLike):
+        load_dotenv(env_file)
+    else:
+        raise ConfigError("env_file", f"must be True, None or a path, got {env_file!r}")

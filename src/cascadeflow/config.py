@@ -24,6 +24,10 @@ TIER_ORDERS: tuple[str, ...] = ("price", "given")
 """How an agent orders its tiers: ``price`` (cheapest first, ties keep your order) or ``given`` (exactly as
 listed; the last tier is still the one every escalation ends at)."""
 
+DEFAULT_THRESHOLD: Final = 0.7
+"""The acceptance threshold of :meth:`QualityConfig.for_cascade` (the default): on the replayed benchmarks it
+keeps most correct cheap drafts while the checks' vetoes still catch refusals and broken answers. Levels a
+``QualityConfig(confidence_thresholds=...)`` leaves out keep it."""
 MAX_TIMEOUT_S: Final = 3600.0
 """Upper bound of every timeout and deadline: no single LLM call or run legitimately takes an hour, so a larger
 value is a unit slip (milliseconds given as seconds) or ``inf``, which would let a dead endpoint hang a run."""
@@ -99,6 +103,9 @@ class ModelConfig:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """Facts about the model for governance rules, e.g. ``{"region": "eu", "data_retention": "none"}``
     (compliance packs read them to decide which models may see which data)."""
+    domain: str | None = None
+    """One domain, as the v0.2.0 plan writes it (``domain='code'``): added to ``domains``. ``"general"`` marks
+    a generalist that stays available to every domain (see :mod:`cascadeflow.cascade.routing`)."""
 
     def __post_init__(self) -> None:
         _check_text("ModelConfig.name", self.name)
@@ -128,7 +135,11 @@ class ModelConfig:
         domains = tuple(self.domains) if listed else None
         if domains is None or not all(isinstance(d, str) for d in domains):
             raise ConfigError("ModelConfig.domains", f"must be a list of strings, got {self.domains!r}")
-        object.__setattr__(self, "domains", tuple(d.strip().lower() for d in domains))
+        if self.domain is not None:
+            _check_text("ModelConfig.domain", self.domain)
+            domains = (*domains, self.domain)
+        object.__setattr__(self, "domains", tuple(dict.fromkeys(d.strip().lower() for d in domains)))
+        object.__setattr__(self, "domain", None)  # folded into domains: one source of truth
         object.__setattr__(self, "options", _check_options(self.options))
         if not isinstance(self.metadata, Mapping) or not all(isinstance(k, str) for k in self.metadata):
             raise ConfigError("ModelConfig.metadata", f"must map strings to values, got {self.metadata!r}")
@@ -246,7 +257,7 @@ class QualityConfig:
     """
 
     confidence_thresholds: Mapping[str, float] = field(
-        default_factory=lambda: dict.fromkeys(COMPLEXITY_LEVELS, 0.7)
+        default_factory=lambda: dict.fromkeys(COMPLEXITY_LEVELS, DEFAULT_THRESHOLD)
     )
     checks: CheckSettings = field(default_factory=CheckSettings)
     validators: Sequence[ValidatorLike] = ()
@@ -273,9 +284,9 @@ class QualityConfig:
             )
         for level, value in thresholds.items():
             _check_number(f"QualityConfig.confidence_thresholds[{level!r}]", value, hi=1.0)
-        # Levels left out fall back to the strictest given value: never silently looser.
-        fallback = max(thresholds.values()) if thresholds else 0.7
-        full = {level: float(thresholds.get(level, fallback)) for level in COMPLEXITY_LEVELS}
+        # Levels left out keep the default preset's value (for_cascade, DEFAULT_THRESHOLD): tuning one level
+        # changes that level only, as the quickstart's troubleshooting section expects.
+        full = {level: float(thresholds.get(level, DEFAULT_THRESHOLD)) for level in COMPLEXITY_LEVELS}
         object.__setattr__(self, "confidence_thresholds", full)
         object.__setattr__(self, "validators", tuple(self.validators))
         for i, v in enumerate(self.validators):
@@ -286,14 +297,22 @@ class QualityConfig:
         return self.confidence_thresholds.get(complexity, self.confidence_thresholds["expert"])
 
     @classmethod
-    def uniform(cls, threshold: float, **kw: Any) -> QualityConfig:
+    def uniform(
+        cls, threshold: float, *, confidence_thresholds: Mapping[str, float] | None = None, **kw: Any
+    ) -> QualityConfig:
+        """One threshold for every level; ``confidence_thresholds`` overrides the levels it names (so
+        ``for_production(confidence_thresholds={"moderate": 0.75})`` keeps 0.80 elsewhere)."""
         _check_number("QualityConfig.threshold", threshold, hi=1.0)
-        return cls(confidence_thresholds=dict.fromkeys(COMPLEXITY_LEVELS, threshold), **kw)
+        if confidence_thresholds is not None and not isinstance(confidence_thresholds, Mapping):
+            raise ConfigError("QualityConfig.confidence_thresholds",
+                              f"must map complexity levels to thresholds, got {confidence_thresholds!r}")
+        levels: dict[str, float] = {**dict.fromkeys(COMPLEXITY_LEVELS, threshold), **(confidence_thresholds or {})}
+        return cls(confidence_thresholds=levels, **kw)
 
     @classmethod
     def for_cascade(cls, **kw: Any) -> QualityConfig:
         """Balanced default for cost-saving cascades: accept drafts scoring 0.7 or more."""
-        return cls.uniform(0.7, **kw)
+        return cls.uniform(DEFAULT_THRESHOLD, **kw)
 
     @classmethod
     def for_production(cls, **kw: Any) -> QualityConfig:
