@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh bubblewrap
-bash scripts/bootstrap.sh "dev,cli,bench,local,server-tests,redis,postgres,traffic,parquet"
+bash scripts/bootstrap.sh "dev,cli,bench,local,server-tests,redis,postgres,traffic,parquet,server,otel,litellm,langchain,openai-agents,pydantic-ai,autogen,semantic,routing,integrations"
+# crewai cannot share the main environment (it pins openai<3); tests/frameworks/test_crewai_env.py runs its suite here.
+bash scripts/bootstrap.sh "dev,crewai" .venv-crewai
 if ! bash scripts/services.sh start; then
   if [ "${CI:-}" = "true" ]; then
     echo "test.sh: Redis/PostgreSQL could not be started (required in CI)" >&2
@@ -20,6 +22,7 @@ if [ -f .cache/services.env ]; then
   . .cache/services.env
   set +a
 fi
-.venv/bin/ruff check src tests bench scripts
+.venv/bin/ruff check src tests bench scripts examples
 .venv/bin/mypy
+.venv-crewai/bin/mypy src/cascadeflow/integrations/crewai.py tests/frameworks/crewai_suite examples/integrations/crewai_example.py
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

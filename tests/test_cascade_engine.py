@@ -251,7 +251,13 @@ def test_invalid_quality_config_names_the_field() -> None:
         QualityConfig(confidence_thresholds={"simple": 1.5})
     assert QualityConfig.strict().threshold_for("trivial") == 0.95
     partial = QualityConfig(confidence_thresholds={"trivial": 0.6, "hard": 0.8})
-    assert partial.threshold_for("expert") == 0.8  # unspecified levels take the strictest given value
+    assert partial.threshold_for("expert") == 0.7  # unspecified levels keep the default preset's value
+    assert partial.threshold_for("hard") == 0.8 and partial.threshold_for("trivial") == 0.6
+    # the quickstart's troubleshooting line changes one level only
+    assert QualityConfig(confidence_thresholds={"moderate": 0.6}).confidence_thresholds == {
+        "trivial": 0.7, "simple": 0.7, "moderate": 0.6, "hard": 0.7, "expert": 0.7}
+    production = QualityConfig.for_production(confidence_thresholds={"moderate": 0.75})
+    assert production.threshold_for("moderate") == 0.75 and production.threshold_for("hard") == 0.8
 
 
 def test_unknown_provider_and_unpriced_model_fail_at_construction() -> None:

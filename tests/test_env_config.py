@@ -50,7 +50,7 @@ def test_domain_models_alone_are_enough() -> None:
     [
         ({}, "CASCADEFLOW_MODELS"),
         ({"CASCADEFLOW_MODELS": " , "}, "CASCADEFLOW_MODELS"),
-        ({"CASCADEFLOW_MODELS": "gpt-4o-mini"}, "CASCADEFLOW_MODELS"),
+        ({"CASCADEFLOW_MODELS": "openai:gpt-4o,:x"}, "CASCADEFLOW_MODELS"),
         ({"CASCADEFLOW_MODELS": "openai:"}, "CASCADEFLOW_MODELS"),
         ({"CASCADEFLOW_MODELS": "openai:gpt-4o@cheap"}, "CASCADEFLOW_MODELS"),
         ({"CASCADEFLOW_MODELS": "openai:gpt-4o@-1"}, "CASCADEFLOW_MODELS"),
@@ -83,7 +83,7 @@ def test_all_options() -> None:
     assert set(kwargs["quality_config"].confidence_thresholds.values()) == {0.8}
     assert kwargs["kpi_weights"] == pytest.approx({"quality": 0.5, "cost": 0.3, "latency": 0.2})
     assert kwargs["enable_domain_routing"] is True
-    off = agent_kwargs_from_env({"CASCADEFLOW_MODELS": "openai:a", "CASCADEFLOW_ENABLE_DOMAIN_ROUTING": "0"})
+    off = agent_kwargs_from_env({"CASCADEFLOW_MODELS": "openai:a@0.001", "CASCADEFLOW_ENABLE_DOMAIN_ROUTING": "0"})
     assert off["enable_domain_routing"] is False
 
 
@@ -116,3 +116,24 @@ def test_kwargs_build_a_working_agent() -> None:
     assert [m.name for m in agent.models] == ["small", "large"]
     assert all(isinstance(m, ModelConfig) for m in agent.models)
     assert agent.quality_config.threshold_for("moderate") == 0.65
+
+
+def test_bare_names_get_the_default_provider_and_turn_domain_routing_on() -> None:
+    environ = {"CASCADEFLOW_CODE_MODELS": "codellama-70b@0.0008,gpt-3.5-turbo",
+               "CASCADEFLOW_GENERAL_MODELS": "gpt-3.5-turbo,gpt-4"}
+    kwargs = agent_kwargs_from_env(environ)
+    assert [(m.provider, m.name, m.domains) for m in kwargs["models"]] == [
+        ("openai", "codellama-70b", ("code",)), ("openai", "gpt-3.5-turbo", ("code", "general")),
+        ("openai", "gpt-4", ("general",))]
+    assert kwargs["enable_domain_routing"] is True
+    off = agent_kwargs_from_env({**environ, "CASCADEFLOW_ENABLE_DOMAIN_ROUTING": "0"})
+    assert off["enable_domain_routing"] is False
+    # CASCADEFLOW_DEFAULT_PROVIDER picks the provider of bare names
+    models = models_from_env({"CASCADEFLOW_MODELS": "qwen2.5-coder", "CASCADEFLOW_DEFAULT_PROVIDER": "ollama"})
+    assert [(m.provider, m.name) for m in models] == [("ollama", "qwen2.5-coder")]
+
+
+def test_a_bare_name_without_a_known_price_names_the_variable_and_the_fix() -> None:
+    with pytest.raises(ConfigError) as info:
+        CascadeAgent.from_env({"CASCADEFLOW_CODE_MODELS": "codellama-70b,gpt-3.5-turbo"})
+    assert info.value.field == "CASCADEFLOW_CODE_MODELS" and "codellama-70b@<USD per 1K tokens>" in str(info.value)

@@ -186,7 +186,9 @@ QUALITY_CASES: list[tuple[Any, str, str | None]] = [
     (lambda: AnyChecks(veto=INF), "CheckSettings.veto", "inf"),
     (lambda: AnyChecks(weights=5), "CheckSettings.weights", "5"),
     (lambda: AnyChecks(weights={"relevance": "a"}), "CheckSettings.weights['relevance']", "'a'"),
-    (lambda: AnyChecks(logprob_mean_floor=-INF), "CheckSettings.logprob_mean_floor", "-inf"),
+    (lambda: AnyChecks(user_weight=-INF), "CheckSettings.user_weight", "-inf"),
+    (lambda: AnyChecks(options=5), "CheckSettings.options", "5"),
+    (lambda: AnyChecks(options={"confidence": 0.5}), "CheckSettings.options['confidence']", "0.5"),
 ]
 
 

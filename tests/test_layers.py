@@ -17,9 +17,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "cascadeflow"
 LAYERS: dict[str, int] = {
     # core
     "cascadeflow.types": 0, "cascadeflow.config": 0, "cascadeflow.errors": 0, "cascadeflow.secret": 0,
-    "cascadeflow.validate": 0, "cascadeflow.request_args": 0, "cascadeflow.llama_build": 0,
+    "cascadeflow.validate": 0, "cascadeflow.request_args": 0, "cascadeflow.llama_build": 0, "cascadeflow.dotenv": 0,
     # models
-    "cascadeflow.providers": 1, "cascadeflow.pricing": 1, "cascadeflow.price_cache": 1,
+    "cascadeflow.providers": 1, "cascadeflow.pricing": 1, "cascadeflow.price_cache": 1, "cascadeflow.price_sources": 1,
     # resilience
     "cascadeflow.resilience": 2,
     # cascade
@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "cascadeflow.harness": 4, "cascadeflow.policies": 4, "cascadeflow.budget": 4, "cascadeflow.traffic": 4,
     # composition: the agent wires tiers, providers, validators and governance hooks together
     "cascadeflow.agent": 5, "cascadeflow.cascade_agent": 5, "cascadeflow.local_defaults": 5,
-    "cascadeflow.env_config": 5,
+    "cascadeflow.env_config": 5, "cascadeflow.agent_wiring": 5, "cascadeflow.production": 5,
     # shadow-mode self-calibration wraps an agent and feeds its validators (opt-in, runtime)
     "cascadeflow.shadow": 5,
     # offline

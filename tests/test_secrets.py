@@ -184,6 +184,7 @@ def _echo_key_then_fail(request: httpx.Request) -> httpx.Response:
 
 async def test_errors_steps_and_debug_logs_carry_no_secret(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # some libraries (litellm) quiet httpx's logger on import
     with respx.mock(assert_all_called=False) as router:
         router.route().mock(side_effect=_echo_key_then_fail)
         providers = {

@@ -7,9 +7,8 @@ raises :class:`~cascadeflow.errors.ConfigError` naming the field, at constructio
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Final, Literal, TypeAlias
 
 from cascadeflow.errors import ConfigError
@@ -25,6 +24,10 @@ TIER_ORDERS: tuple[str, ...] = ("price", "given")
 """How an agent orders its tiers: ``price`` (cheapest first, ties keep your order) or ``given`` (exactly as
 listed; the last tier is still the one every escalation ends at)."""
 
+DEFAULT_THRESHOLD: Final = 0.7
+"""The acceptance threshold of :meth:`QualityConfig.for_cascade` (the default): on the replayed benchmarks it
+keeps most correct cheap drafts while the checks' vetoes still catch refusals and broken answers. Levels a
+``QualityConfig(confidence_thresholds=...)`` leaves out keep it."""
 MAX_TIMEOUT_S: Final = 3600.0
 """Upper bound of every timeout and deadline: no single LLM call or run legitimately takes an hour, so a larger
 value is a unit slip (milliseconds given as seconds) or ``inf``, which would let a dead endpoint hang a run."""
@@ -100,6 +103,9 @@ class ModelConfig:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """Facts about the model for governance rules, e.g. ``{"region": "eu", "data_retention": "none"}``
     (compliance packs read them to decide which models may see which data)."""
+    domain: str | None = None
+    """One domain, as the v0.2.0 plan writes it (``domain='code'``): added to ``domains``. ``"general"`` marks
+    a generalist that stays available to every domain (see :mod:`cascadeflow.cascade.routing`)."""
 
     def __post_init__(self) -> None:
         _check_text("ModelConfig.name", self.name)
@@ -129,7 +135,11 @@ class ModelConfig:
         domains = tuple(self.domains) if listed else None
         if domains is None or not all(isinstance(d, str) for d in domains):
             raise ConfigError("ModelConfig.domains", f"must be a list of strings, got {self.domains!r}")
-        object.__setattr__(self, "domains", tuple(d.strip().lower() for d in domains))
+        if self.domain is not None:
+            _check_text("ModelConfig.domain", self.domain)
+            domains = (*domains, self.domain)
+        object.__setattr__(self, "domains", tuple(dict.fromkeys(d.strip().lower() for d in domains)))
+        object.__setattr__(self, "domain", None)  # folded into domains: one source of truth
         object.__setattr__(self, "options", _check_options(self.options))
         if not isinstance(self.metadata, Mapping) or not all(isinstance(k, str) for k in self.metadata):
             raise ConfigError("ModelConfig.metadata", f"must map strings to values, got {self.metadata!r}")
@@ -187,127 +197,49 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class CheckSettings:
-    """Tunables of the built-in quality checks, each with the reason for its default.
+    """How the quality checks combine, and overrides of each check's own settings by check name.
 
-    Weights say how much each check counts in the composite score (a weight of 0 turns a check off); a check
-    whose score falls below ``veto`` rejects the draft on its own (an empty or looping answer is never
-    "mostly fine"). The other fields belong to one check each, named by their prefix.
+    Each check declares its settings, default weight and run order beside itself (one file per check in
+    ``cascadeflow.cascade.quality.checks``), so adding a check changes nothing here. The composite validator
+    resolves ``weights`` and ``options`` against the checks it finds and raises :class:`ConfigError` naming
+    an unknown check or field: a misspelt name is never silently ignored.
     """
 
-    weights: Mapping[str, float] = field(
-        default_factory=lambda: {
-            # Completeness and degeneration are near-certain failure signals: weight them highest.
-            "completeness": 2.0,
-            "degeneration": 2.0,
-            # Refusal/hedging is the most common way a small model signals it cannot answer.
-            "refusal": 2.0,
-            # Relevance by lexical overlap is noisy for short answers, so it counts less.
-            "relevance": 1.0,
-            # Asking for a number/code/JSON and getting something else is a hard mismatch.
-            "answer_type": 1.5,
-            # Token confidence is only present when the provider returns logprobs.
-            "confidence": 1.5,
-            # Tool calls that name unknown tools or carry invalid JSON are unusable.
-            "tool_calls": 2.0,
-        }
-    )
+    weights: Mapping[str, float] = field(default_factory=dict)
+    """Weight by check (or user validator) name, overriding the check's own default; a weight of 0 turns the
+    check off. Weights say how much a check counts in the composite score, the weighted mean."""
     veto: float = 0.3
     """A check scoring below this rejects the draft regardless of the weighted mean: 0.3 means the check
-    found a concrete defect (refusal phrase, repetition loop, invalid JSON), not mere doubt."""
+    found a concrete defect (refusal phrase, repetition loop, invalid JSON), not mere doubt; an empty or
+    looping answer is never "mostly fine"."""
     user_weight: float = 2.0
     """Weight of a user validator not named in ``weights``: the user asked for it, so it counts like the
     strongest built-in checks."""
-
-    truncated_score: float = 0.1
-    """Completeness score of a draft cut off at max_tokens (or ending inside a code fence): a veto, kept above
-    0 so that a more specific cause (a repetition loop that ran into the limit) is named first."""
-
-    refusal_lead_chars: int = 160
-    """A refusal or first-person hedge within the first ~160 characters (the opening sentence or two) is
-    what the answer is about; later ones may be a remark in passing."""
-    refusal_short_words: int = 40
-    """In an answer of at most ~40 words (2-3 sentences) a first-person hedge dominates wherever it stands."""
-    refusal_max_density: float = 0.02
-    """More than one hedge per 50 words is an unsure answer even when none opens it."""
-    refusal_passing_score: float = 0.8
-    """A single hedge deep inside a long, otherwise confident answer costs a little, never a veto."""
-
-    repeat_ngram: int = 3
-    """Loops are measured on word trigrams: long enough that ordinary phrases ("of the") rarely repeat."""
-    repeat_min_words: int = 10
-    """Below ~10 words a repetition ratio is noise ("No, no, no." is emphasis, not a loop)."""
-    repeat_max_ratio: float = 0.5
-    """Share of repeated trigrams above which text is a loop: prose stays under ~0.15, loops exceed 0.6."""
-    repeat_line_min: int = 4
-    """Repeated-line checks need at least four substantive lines to say anything."""
-    repeat_line_chars: int = 12
-    """Lines shorter than this (braces, '---', short list stubs) may legitimately repeat and are ignored."""
-    repeat_line_max_ratio: float = 0.5
-    """More than half of the substantive lines being copies of others is a loop."""
-    gibberish_min_words: int = 8
-    """Gibberish ratios need a sentence or so of words to be meaningful."""
-    gibberish_max_ratio: float = 0.35
-    """Share of words containing a run of five lower-case consonants: English prose has ~0-3% (acronyms are
-    upper case and not counted), keyboard mash and token soup well over a third."""
-    entropy_min_chars: int = 40
-    """Character entropy is judged only on at least ~40 characters; shorter samples swing too much."""
-    entropy_low: float = 2.5
-    """Bits per character below which text is a character loop ("hahaha", "!!!!"); English runs ~4.1."""
-    entropy_high: float = 5.8
-    """Bits per character above which ASCII text is random soup (~6.1); base64/hex stay <= 5.7, English ~4.2."""
-
-    relevance_full_coverage: float = 0.5
-    """Answering with half of the question's content words is full marks: answers paraphrase the rest."""
-    relevance_short_query_words: int = 3
-    """A question with at most three content words ("What color is the sky?") can be answered without
-    repeating any of them ("Blue."), so zero overlap is not evidence of an off-topic answer..."""
-    relevance_short_answer_words: int = 30
-    """...as long as the answer is short too (a long answer that never touches the topic is off-topic)."""
-    relevance_lenient_score: float = 0.6
-    """Score given in that lenient case: above the veto, below a confident pass."""
-
-    answer_json_embedded_score: float = 0.8
-    """JSON that parses only after cutting prose around it is usable but less clean than a bare object."""
-    answer_unfenced_code_score: float = 0.6
-    """Code-like lines that are not fenced and do not parse alone cannot be checked: mild doubt, no veto."""
-
-    logprob_mean_floor: float = -2.5
-    """Mean token logprob at or below which confidence is 0 (the average token had <8% probability)."""
-    logprob_mean_ceiling: float = -0.3
-    """Mean token logprob at or above which confidence is 1 (the average token had >74% probability)."""
-    logprob_min_floor: float = -9.0
-    """Weakest-token logprob at or below which that token is treated as a likely guess (p ~ 0.01%)."""
-    logprob_min_ceiling: float = -2.5
-    """Weakest-token logprob at or above which no single token raises doubt (p >= 8%)."""
-    logprob_min_weight: float = 0.3
-    """Share of the confidence score that comes from the weakest token; the mean carries the rest."""
+    options: Mapping[str, object] = field(default_factory=dict)
+    """Per check name, that check's settings: an instance of its settings class (e.g. ``RefusalSettings(
+    lead_chars=200)``) or a mapping of the fields to change (``{"refusal": {"lead_chars": 200}}``)."""
 
     def __post_init__(self) -> None:
-        for name in ("veto", "truncated_score", "refusal_max_density", "refusal_passing_score",
-                     "repeat_max_ratio", "repeat_line_max_ratio", "gibberish_max_ratio",
-                     "relevance_full_coverage", "relevance_lenient_score", "answer_json_embedded_score",
-                     "answer_unfenced_code_score", "logprob_min_weight"):  # fmt: skip
-            _check_number(f"CheckSettings.{name}", getattr(self, name), hi=1.0)
-        for name in ("refusal_lead_chars", "refusal_short_words", "repeat_ngram", "repeat_min_words",
-                     "repeat_line_min", "repeat_line_chars", "gibberish_min_words", "entropy_min_chars",
-                     "relevance_short_query_words", "relevance_short_answer_words"):  # fmt: skip
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"CheckSettings.{name}", f"must be an integer >= 1, got {value!r}")
+        _check_number("CheckSettings.veto", self.veto, hi=1.0)
         _check_number("CheckSettings.user_weight", self.user_weight)
-        _check_number("CheckSettings.entropy_low", self.entropy_low, hi=self.entropy_high)
-        _check_number("CheckSettings.entropy_high", self.entropy_high, lo=self.entropy_low)
-        for kind in ("mean", "min"):
-            floor, ceiling = getattr(self, f"logprob_{kind}_floor"), getattr(self, f"logprob_{kind}_ceiling")
-            _check_number(f"CheckSettings.logprob_{kind}_floor", floor, lo=-math.inf, hi=0.0)
-            _check_number(f"CheckSettings.logprob_{kind}_ceiling", ceiling, lo=-math.inf, hi=0.0)
-            if floor >= ceiling:
-                raise ConfigError(f"CheckSettings.logprob_{kind}_floor", f"must be below the ceiling {ceiling}")
         if not isinstance(self.weights, Mapping):
             raise ConfigError("CheckSettings.weights", f"must map check names to weights, got {self.weights!r}")
         for name, weight in self.weights.items():
             _check_number(f"CheckSettings.weights[{name!r}]", weight)
         object.__setattr__(self, "weights", dict(self.weights))
+        if not isinstance(self.options, Mapping):
+            raise ConfigError("CheckSettings.options", f"must map check names to settings, got {self.options!r}")
+        options: dict[str, object] = {}
+        for name, value in self.options.items():
+            where = f"CheckSettings.options[{name!r}]"
+            if not isinstance(name, str):
+                raise ConfigError(where, "check names are strings")
+            if isinstance(value, Mapping):
+                value = dict(value)
+            elif not is_dataclass(value) or isinstance(value, type):
+                raise ConfigError(where, f"must be the check's settings or a mapping of its fields, got {value!r}")
+            options[name] = value
+        object.__setattr__(self, "options", options)
 
 
 ValidatorLike: TypeAlias = Callable[..., Any]
@@ -325,7 +257,7 @@ class QualityConfig:
     """
 
     confidence_thresholds: Mapping[str, float] = field(
-        default_factory=lambda: dict.fromkeys(COMPLEXITY_LEVELS, 0.7)
+        default_factory=lambda: dict.fromkeys(COMPLEXITY_LEVELS, DEFAULT_THRESHOLD)
     )
     checks: CheckSettings = field(default_factory=CheckSettings)
     validators: Sequence[ValidatorLike] = ()
@@ -352,9 +284,9 @@ class QualityConfig:
             )
         for level, value in thresholds.items():
             _check_number(f"QualityConfig.confidence_thresholds[{level!r}]", value, hi=1.0)
-        # Levels left out fall back to the strictest given value: never silently looser.
-        fallback = max(thresholds.values()) if thresholds else 0.7
-        full = {level: float(thresholds.get(level, fallback)) for level in COMPLEXITY_LEVELS}
+        # Levels left out keep the default preset's value (for_cascade, DEFAULT_THRESHOLD): tuning one level
+        # changes that level only, as the quickstart's troubleshooting section expects.
+        full = {level: float(thresholds.get(level, DEFAULT_THRESHOLD)) for level in COMPLEXITY_LEVELS}
         object.__setattr__(self, "confidence_thresholds", full)
         object.__setattr__(self, "validators", tuple(self.validators))
         for i, v in enumerate(self.validators):
@@ -365,14 +297,22 @@ class QualityConfig:
         return self.confidence_thresholds.get(complexity, self.confidence_thresholds["expert"])
 
     @classmethod
-    def uniform(cls, threshold: float, **kw: Any) -> QualityConfig:
+    def uniform(
+        cls, threshold: float, *, confidence_thresholds: Mapping[str, float] | None = None, **kw: Any
+    ) -> QualityConfig:
+        """One threshold for every level; ``confidence_thresholds`` overrides the levels it names (so
+        ``for_production(confidence_thresholds={"moderate": 0.75})`` keeps 0.80 elsewhere)."""
         _check_number("QualityConfig.threshold", threshold, hi=1.0)
-        return cls(confidence_thresholds=dict.fromkeys(COMPLEXITY_LEVELS, threshold), **kw)
+        if confidence_thresholds is not None and not isinstance(confidence_thresholds, Mapping):
+            raise ConfigError("QualityConfig.confidence_thresholds",
+                              f"must map complexity levels to thresholds, got {confidence_thresholds!r}")
+        levels: dict[str, float] = {**dict.fromkeys(COMPLEXITY_LEVELS, threshold), **(confidence_thresholds or {})}
+        return cls(confidence_thresholds=levels, **kw)
 
     @classmethod
     def for_cascade(cls, **kw: Any) -> QualityConfig:
         """Balanced default for cost-saving cascades: accept drafts scoring 0.7 or more."""
-        return cls.uniform(0.7, **kw)
+        return cls.uniform(DEFAULT_THRESHOLD, **kw)
 
     @classmethod
     def for_production(cls, **kw: Any) -> QualityConfig:

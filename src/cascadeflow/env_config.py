@@ -1,16 +1,24 @@
 """Configuration from environment variables, for ``CascadeAgent.from_env()`` and containers.
 
-    CASCADEFLOW_MODELS="openai:gpt-4o-mini,openai:gpt-4o"         provider:name[@cost], cheapest first or any order
-    CASCADEFLOW_CODE_MODELS="openai:gpt-4o@0.005"                  tiers whose domains include "code"
-    CASCADEFLOW_<DOMAIN>_MODELS=...                                 same for math, medical, legal, finance, ...
+    CASCADEFLOW_MODELS="openai:gpt-4o-mini,openai:gpt-4o"         [provider:]name[@cost], cheapest first or any order
+    CASCADEFLOW_CODE_MODELS="codellama-70b@0.0008,gpt-3.5-turbo"   tiers whose domains include "code"
+    CASCADEFLOW_<DOMAIN>_MODELS=...                                 same for math, medical, legal, finance, general
+    CASCADEFLOW_DEFAULT_PROVIDER=openai                             provider of bare names (default: openai)
     CASCADEFLOW_QUALITY_THRESHOLD=0.75                              one acceptance threshold for every complexity
     CASCADEFLOW_KPI_WEIGHTS="quality=0.5,cost=0.3,latency=0.2"      normalised to sum 1
     CASCADEFLOW_ENABLE_DOMAIN_ROUTING=1                             1/0, true/false, yes/no, on/off
     CASCADEFLOW_DEADLINE_S=20                                       the most one run may take, every tier included
 
 ``cost`` is USD per 1K tokens (as ``ModelConfig.cost``). The provider is everything before the first ``:``, so
-``ollama:llama3.1:8b`` is the model ``llama3.1:8b``; the cost is what follows the last ``@``. A model named in
-several variables is one tier whose domains are the union. Every error is a :class:`ConfigError` naming the
+``ollama:llama3.1:8b`` is the model ``llama3.1:8b``; a bare name without ``:`` (``gpt-4o``) gets
+``CASCADEFLOW_DEFAULT_PROVIDER`` — ``openai`` by default, the ``ModelConfig`` default, which ``OPENAI_BASE_URL``
+points at any OpenAI-compatible server. The cost is what
+follows the last ``@``; without one the price comes from the catalogue, and a model it does not know is an
+error naming the variable (we never guess a price). A model named in several variables is one tier whose
+domains are the union. Setting any ``CASCADEFLOW_<DOMAIN>_MODELS`` turns domain routing on unless
+``CASCADEFLOW_ENABLE_DOMAIN_ROUTING`` says otherwise: per-domain models mean nothing without it.
+``.env`` files are read by ``CascadeAgent.from_env`` first (:mod:`cascadeflow.dotenv`; the real environment
+wins). Every error is a :class:`ConfigError` naming the
 variable. The functions take the environment as a mapping, so tests pass a dict.
 """
 
@@ -31,13 +39,19 @@ QUALITY_THRESHOLD_VAR = "CASCADEFLOW_QUALITY_THRESHOLD"
 KPI_WEIGHTS_VAR = "CASCADEFLOW_KPI_WEIGHTS"
 DOMAIN_ROUTING_VAR = "CASCADEFLOW_ENABLE_DOMAIN_ROUTING"
 DEADLINE_VAR = "CASCADEFLOW_DEADLINE_S"
+DEFAULT_PROVIDER_VAR = "CASCADEFLOW_DEFAULT_PROVIDER"
+DEFAULT_PROVIDER = "openai"
+"""Bare model names go to the ``ModelConfig`` default: OpenAI's API, or whatever ``OPENAI_BASE_URL`` names."""
 _DOMAIN_MODELS_VAR = re.compile(r"CASCADEFLOW_([A-Z0-9_]+)_MODELS")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
-def parse_model_spec(spec: str, *, variable: str) -> tuple[str, str, float | None]:
-    """``provider:name[@cost]`` → (provider, name, cost or None)."""
+def parse_model_spec(
+    spec: str, *, variable: str, default_provider: str = DEFAULT_PROVIDER
+) -> tuple[str, str, float | None]:
+    """``[provider:]name[@cost]`` → (provider, name, cost or None); a name without ``:`` gets
+    ``default_provider``."""
     text = spec.strip()
     cost: float | None = None
     if "@" in text:
@@ -49,8 +63,10 @@ def parse_model_spec(spec: str, *, variable: str) -> tuple[str, str, float | Non
         if not math.isfinite(cost) or cost < 0:
             raise ConfigError(variable, f"entry {spec!r}: cost must be a finite number >= 0 (USD per 1K tokens)")
     provider, sep, name = text.partition(":")
-    if not sep or not provider.strip() or not name.strip():
-        raise ConfigError(variable, f"entry {spec!r}: use provider:name[@cost], e.g. openai:gpt-4o-mini")
+    if not sep:
+        provider, name = default_provider, text
+    if not provider.strip() or not name.strip():
+        raise ConfigError(variable, f"entry {spec!r}: use [provider:]name[@cost], e.g. openai:gpt-4o-mini")
     return provider.strip(), name.strip(), cost
 
 
@@ -74,11 +90,12 @@ def models_from_env(environ: Mapping[str, str]) -> list[ModelConfig]:
     specs: dict[str, tuple[str, float | None, str]] = {}  # name -> (provider, cost, variable that set them)
     domains: dict[str, list[str]] = {}
     sources = [(MODELS_VAR, None), *_domain_variables(environ)]
+    fallback = environ.get(DEFAULT_PROVIDER_VAR, "").strip() or DEFAULT_PROVIDER
     for variable, domain in sources:
         for item in environ.get(variable, "").split(","):
             if not item.strip():
                 continue
-            provider, name, cost = parse_model_spec(item, variable=variable)
+            provider, name, cost = parse_model_spec(item, variable=variable, default_provider=fallback)
             if name not in specs:
                 order.append(name)
                 specs[name] = (provider, cost, variable)
@@ -97,6 +114,28 @@ def models_from_env(environ: Mapping[str, str]) -> list[ModelConfig]:
         except ConfigError as exc:
             raise ConfigError(variable, f"model {name!r}: {exc}") from exc
     return models
+
+
+def check_prices(models: list[ModelConfig], environ: Mapping[str, str]) -> None:
+    """A model without ``@cost`` must be in the price catalogue (``CascadeAgent.from_env`` checks it before
+    building): the error names the variable to fix, not a ModelConfig field the user never wrote."""
+    from cascadeflow.price_cache import PriceCache
+    from cascadeflow.providers.registry import default_registry
+
+    registry = default_registry()
+    catalogue: PriceCache | None = None
+    variables: dict[str, str] = {}  # model name -> the first variable naming it
+    for variable, _ in [(MODELS_VAR, None), *_domain_variables(environ)]:
+        for item in environ.get(variable, "").split(","):
+            spec = item.strip().rpartition("@")[0] if "@" in item else item.strip()
+            variables.setdefault(spec.split(":", 1)[-1].strip(), variable)
+    for model in models:
+        if model.cost is not None or registry.is_free(model.provider):
+            continue
+        catalogue = catalogue or PriceCache()
+        if catalogue.lookup(model.name, model.provider) is None:
+            raise ConfigError(variables.get(model.name, MODELS_VAR), f"no price known for {model.name!r} (provider "
+                              f"{model.provider!r}); give it one: {model.name}@<USD per 1K tokens>")
 
 
 def _merge(
@@ -171,6 +210,8 @@ def agent_kwargs_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         kwargs["kpi_weights"] = parse_kpi_weights(environ[KPI_WEIGHTS_VAR])
     if environ.get(DOMAIN_ROUTING_VAR, "").strip():
         kwargs["enable_domain_routing"] = parse_bool(environ[DOMAIN_ROUTING_VAR], variable=DOMAIN_ROUTING_VAR)
+    elif any(environ.get(variable, "").strip() for variable, _ in _domain_variables(environ)):
+        kwargs["enable_domain_routing"] = True  # per-domain models are declared for routing
     if environ.get(DEADLINE_VAR, "").strip():
         kwargs["deadline_s"] = parse_seconds(environ[DEADLINE_VAR], variable=DEADLINE_VAR)
     return kwargs

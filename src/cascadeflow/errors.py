@@ -24,6 +24,7 @@ Vendor and transport errors are mapped into this tree at the provider boundary, 
     ├── AllTiersFailedError              every tier raised; lists each attempt and its cause
     ├── ReplayError                      a replayed prompt or model is not in the recorded data
     ├── BudgetExceededError              a call was refused by a budget (names user, window, spent, limit)
+    ├── PolicyStopError                  a governed run's policy stopped it (compliance, safety, time, tools)
     └── RateLimitExceededError           a rate limit of ours refused a call; carries retry_after seconds
 """
 
@@ -178,6 +179,16 @@ class BudgetExceededError(CascadeFlowError):
         self.window = window
         self.spent = spent
         self.limit = limit
+        super().__init__(message)
+
+
+class PolicyStopError(CascadeFlowError):
+    """A policy of a governed run (compliance, safety, time budget, tool calls) stopped it in ``enforce`` mode;
+    ``policy`` names it and the message says why. Budgets stop with :class:`BudgetExceededError` instead."""
+
+    def __init__(self, message: str, *, policy: str, action: str = "stop") -> None:
+        self.policy = policy
+        self.action = action
         super().__init__(message)
 
 

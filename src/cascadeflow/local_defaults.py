@@ -15,8 +15,8 @@ from cascadeflow.config import ModelConfig, QualityConfig
 from cascadeflow.errors import ConfigError
 
 if TYPE_CHECKING:
-    from cascadeflow.agent import CascadeAgent
     from cascadeflow.cascade.quality.verifier_scoring import ScoringSettings
+    from cascadeflow.cascade_agent import CascadeAgent
     from cascadeflow.providers.local import ModelPool
 
 LOCAL_TIMEOUT_S = 900.0
@@ -102,7 +102,7 @@ def local_agent(
     live in ``pool`` (give two agents the same pool to load each model once); without one the agent creates a
     pool and frees it in ``aclose()``.
     """
-    from cascadeflow.agent import CascadeAgent
+    from cascadeflow.cascade_agent import CascadeAgent
     from cascadeflow.providers.local import LocalLlamaProvider, LocalSettings
     from cascadeflow.providers.resources import ProviderResources
 

@@ -29,10 +29,11 @@ _MILLION = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class CatalogueRate:
-    """USD per 1M input and output tokens, as genai-prices computes them today."""
+    """USD per 1M input and output tokens, as a catalogue (genai-prices unless ``source`` says) prices them today."""
 
     input_per_1m: Decimal
     output_per_1m: Decimal
+    source: str = "genai-prices"
 
 
 def _today() -> date:
@@ -65,6 +66,8 @@ def _cache_file() -> Path | None:
 
 class PriceCache:
     """Lookups of ``(model, provider)`` in genai-prices, remembered on disk. One per agent; no module state."""
+
+    name = "genai-prices"
 
     def __init__(self, path: Path | bool | None = True, *, today: date | None = None) -> None:
         self.path = _cache_file() if path is True else (path or None)

@@ -18,7 +18,7 @@ from cascadeflow.errors import UnknownModelError
 from cascadeflow.types import Usage
 
 if TYPE_CHECKING:
-    from cascadeflow.price_cache import PriceCache
+    from cascadeflow.price_sources import PriceSource
 
 _PER_MILLION = Decimal(1_000_000)
 _PER_THOUSAND_TO_PER_MILLION = Decimal(1000)
@@ -45,11 +45,12 @@ FREE = Price(Decimal(0), Decimal(0), source="free")
 
 
 def resolve_price(
-    config: ModelConfig, *, provider_is_free: bool = False, catalogue: PriceCache | None = None
+    config: ModelConfig, *, provider_is_free: bool = False, catalogue: PriceSource | None = None
 ) -> Price:
     """The price of one model, or :class:`UnknownModelError` telling the user how to supply it.
 
-    ``catalogue`` answers lookups in genai-prices through its on-disk cache (one per agent; a fresh one if None).
+    ``catalogue`` answers what the config does not say: by default genai-prices through its on-disk cache (one
+    per agent; a fresh one if None); :mod:`cascadeflow.price_sources` chains more (LiteLLM's price map).
     """
     if config.cost is not None:
         per_1m = Decimal(str(config.cost)) * _PER_THOUSAND_TO_PER_MILLION
@@ -67,4 +68,4 @@ def resolve_price(
             f"no price known for model {config.name!r} (provider {config.provider!r}); pass cost= (USD per 1K "
             "tokens) or input_price=/output_price= (USD per 1M tokens)",
         )
-    return Price(rate.input_per_1m, rate.output_per_1m, source="genai-prices")
+    return Price(rate.input_per_1m, rate.output_per_1m, source=rate.source)

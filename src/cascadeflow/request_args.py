@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Final, get_args
 
 from cascadeflow.config import MAX_TIMEOUT_S
@@ -115,3 +116,23 @@ def build_completion_request(
         metadata=meta,
         deadline=_deadline(deadline_s, clock),
     )
+
+
+_DEFAULTS: Final = MappingProxyType({"logprobs": False})
+
+
+def apply_options(options: Mapping[str, Any], args: Mapping[str, Any]) -> dict[str, Any]:
+    """Fold ``options`` (the same arguments as a mapping) into ``args``; an unknown name, or a name given both
+    ways with different values, is a ConfigError naming it."""
+    if not isinstance(options, Mapping):
+        raise ConfigError("options", f"must be a mapping of argument names to values, got {type(options).__name__}")
+    merged = dict(args)
+    for name, value in options.items():
+        where = f"options[{name!r}]"
+        if name not in merged:
+            raise ConfigError(where, f"unknown argument; known: {sorted(merged)}")
+        given = merged[name]
+        if given is not None and given != _DEFAULTS.get(name) and given != value:
+            raise ConfigError(where, f"given twice: {given!r} as an argument, {value!r} in options")
+        merged[name] = value
+    return merged

@@ -232,8 +232,12 @@ def _content(raw: object, where: str) -> str | None:
 
 def _message_from_mapping(raw: Mapping[str, Any], index: int) -> Message:
     where = f"messages[{index}]"
-    role = raw.get("role")
-    if role not in ROLES:
+    role: Any = raw.get("role")
+    try:
+        known = role in ROLES
+    except TypeError:  # a list or dict role (JSON allows both) is not even hashable
+        known = False
+    if not known:
         raise ConfigError(f"{where}.role", f"must be one of {sorted(ROLES)}, got {role!r}")
     calls = raw.get("tool_calls") or ()
     if isinstance(calls, str | Mapping) or not isinstance(calls, Sequence):

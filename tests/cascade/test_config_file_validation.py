@@ -93,7 +93,7 @@ def test_a_utf8_file_with_non_ascii_text_loads(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- environment variables
 ENV_CASES: list[tuple[dict[str, str], str, str | None]] = [
     ({"CASCADEFLOW_MODELS": ""}, "CASCADEFLOW_MODELS", None),
-    ({"CASCADEFLOW_MODELS": "gpt-4o"}, "CASCADEFLOW_MODELS", "'gpt-4o'"),
+    ({"CASCADEFLOW_MODELS": ":gpt-4o"}, "CASCADEFLOW_MODELS", "':gpt-4o'"),
     ({"CASCADEFLOW_MODELS": "openai:gpt@inf"}, "CASCADEFLOW_MODELS", "inf"),
     ({"CASCADEFLOW_MODELS": "openai:gpt@nan"}, "CASCADEFLOW_MODELS", "nan"),
     ({"CASCADEFLOW_MODELS": "openai:gpt@-1"}, "CASCADEFLOW_MODELS", "-1"),

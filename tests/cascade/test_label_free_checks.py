@@ -10,9 +10,9 @@ import pytest
 from cascadeflow.agent import CascadeAgent
 from cascadeflow.cascade.quality.arithmetic import final_answer, safe_eval, worked_steps
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict
-from cascadeflow.cascade.quality.checks.arithmetic import ArithmeticCheck, ArithmeticSettings
-from cascadeflow.cascade.quality.checks.choice import ChoiceCheck, ChoiceSettings
-from cascadeflow.cascade.quality.checks.code_static import CodeStaticCheck, CodeStaticSettings, undefined_names
+from cascadeflow.cascade.quality.checks.arithmetic import ArithmeticSettings, check_arithmetic
+from cascadeflow.cascade.quality.checks.choice import ChoiceSettings, check_choice
+from cascadeflow.cascade.quality.checks.code_static import CodeStaticSettings, check_code_static, undefined_names
 from cascadeflow.cascade.quality.composite import build_validator
 from cascadeflow.cascade.quality.corroboration import CorroborationSettings, CorroborationValidator
 from cascadeflow.config import CheckSettings, ModelConfig, QualityConfig
@@ -77,11 +77,10 @@ def test_final_answer_prefers_a_marked_one() -> None:
 
 
 # --------------------------------------------------------------------------- arithmetic check
-ARITH = ArithmeticCheck()
 
 
 def arith(answer: str, query: str = EGGS) -> CheckResult:
-    return ARITH(request(query), draft(answer), CTX, SETTINGS)
+    return check_arithmetic(request(query), draft(answer), CTX, ArithmeticSettings())
 
 
 def test_a_consistent_worked_answer_passes() -> None:
@@ -104,19 +103,18 @@ def test_arithmetic_findings_veto(answer: str, finding: str) -> None:
 def test_arithmetic_is_not_applicable_outside_calculations() -> None:
     assert not arith("Paris.", "What is the capital of France?").applicable
     assert not arith("Neil Armstrong", "Who walked on the moon in 1969 after the 1968 orbit?").applicable
-    assert not ArithmeticCheck()(request(EGGS), Completion("", "m"), CTX, SETTINGS).applicable
+    assert not check_arithmetic(request(EGGS), Completion("", "m"), CTX, ArithmeticSettings()).applicable
 
 
 def test_one_doubt_is_a_veto_only_at_the_default_doubt_score() -> None:
-    lenient = ArithmeticCheck(ArithmeticSettings(doubt_score=0.5))
+    lenient = ArithmeticSettings(doubt_score=0.5)
     answer = "3 * 12 = 36 eggs. Assuming he shares, 36 - 5 = 31.\n#### 31"
-    assert lenient(request(EGGS), draft(answer), CTX, SETTINGS).score == 0.5
+    assert check_arithmetic(request(EGGS), draft(answer), CTX, lenient).score == 0.5
     with pytest.raises(ConfigError, match=r"ArithmeticSettings\.doubt_score"):
         ArithmeticSettings(doubt_score=2)
 
 
 # --------------------------------------------------------------------------- choice check
-CHOICE = ChoiceCheck()
 
 
 @pytest.mark.parametrize(("answer", "passes"), [
@@ -124,7 +122,7 @@ CHOICE = ChoiceCheck()
     ("E", False), ("I would say nitrogen", False), ("A) or B)", False),
 ])
 def test_choice_needs_exactly_one_existing_option(answer: str, passes: bool) -> None:
-    result = CHOICE(request(MC), draft(answer), CTX, SETTINGS)
+    result = check_choice(request(MC), draft(answer), CTX, ChoiceSettings())
     assert result.applicable and (result.score >= SETTINGS.veto) is passes
 
 
@@ -135,18 +133,17 @@ def test_multiple_choice_answers_are_not_judged_by_word_overlap() -> None:
     how_many = "How many legs does a spider have?\nA) 6\nB) 8\nAnswer:"
     verdict = build_validator(QualityConfig.for_cascade())(request(how_many), draft("B"), CTX)
     assert isinstance(verdict, Verdict) and verdict.passed  # not "asked for a number, got none"
-    assert not CHOICE(request("What is 2 + 2?"), draft("4"), CTX, SETTINGS).applicable
+    assert not check_choice(request("What is 2 + 2?"), draft("4"), CTX, ChoiceSettings()).applicable
     with pytest.raises(ConfigError, match=r"ChoiceSettings\.several_score"):
         ChoiceSettings(several_score=-1)
 
 
 # --------------------------------------------------------------------------- code check
-CODE = CodeStaticCheck()
 TASK = "Write a function to add the values of a dictionary."
 
 
 def code(answer: str) -> CheckResult:
-    return CODE(request(TASK), draft(answer), CTX, SETTINGS)
+    return check_code_static(request(TASK), draft(answer), CTX, CodeStaticSettings())
 
 
 def test_sound_code_passes_with_definition_and_usage_blocks_read_together() -> None:
@@ -173,9 +170,9 @@ def test_a_skeleton_then_the_full_function_is_judged_by_the_last_definition() ->
     assert code(answer).score == 1.0
     assert undefined_names("def f():\n    return g()\n") == ["g"]
     assert undefined_names("from os import *\ndef f():\n    return getcwd()\n") == []
-    assert not CODE(request("What is 2 + 2?"), draft("4"), CTX, SETTINGS).applicable
-    with pytest.raises(ConfigError, match=r"CodeStaticSettings\.weight"):
-        CodeStaticSettings(weight=-1)
+    assert not check_code_static(request("What is 2 + 2?"), draft("4"), CTX, CodeStaticSettings()).applicable
+    with pytest.raises(ConfigError, match=r"CodeStaticSettings\.stub_score"):
+        CodeStaticSettings(stub_score=-1)
 
 
 # --------------------------------------------------------------------------- corroboration (>= 3 tiers)

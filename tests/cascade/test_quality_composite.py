@@ -160,8 +160,7 @@ def test_a_weighted_mean_below_threshold_fails_without_a_veto() -> None:
 
 
 def test_a_zero_weight_turns_a_check_off() -> None:
-    weights = dict(CheckSettings().weights, refusal=0.0)
-    validator = build_validator(QualityConfig.for_cascade(checks=CheckSettings(weights=weights)))
+    validator = build_validator(QualityConfig.for_cascade(checks=CheckSettings(weights={"refusal": 0.0})))
     assert "refusal" not in validator.check_names
     verdict = validator(request("What is 2 + 2?"), draft("I'm not sure, but 4."), CTX)
     assert isinstance(verdict, Verdict) and verdict.passed

@@ -7,12 +7,14 @@ import pytest
 
 from cascadeflow import CascadeAgent, ModelConfig, QualityConfig, ScriptedProvider
 from cascadeflow.cascade.quality.base import ValidationContext, Verdict
-from cascadeflow.cascade.quality.checks import check_answer_type, check_degeneration
+from cascadeflow.cascade.quality.checks.answer_type import AnswerTypeSettings, check_answer_type
+from cascadeflow.cascade.quality.checks.degeneration import DegenerationSettings, check_degeneration
 from cascadeflow.cascade.quality.composite import build_validator
 from cascadeflow.config import CheckSettings
 from cascadeflow.types import Completion, CompletionRequest, Message
 
-SETTINGS = CheckSettings()
+DEGENERATION = DegenerationSettings()
+ANSWER_TYPE = AnswerTypeSettings()
 CTX = ValidationContext(threshold=0.7)
 SKY = "Why is the sky blue?"
 GOOD = "The sky is blue because air molecules scatter short blue wavelengths of sunlight more than red ones."
@@ -31,13 +33,13 @@ def draft(content: str) -> Completion:
     "text", ["\ufffd\ufffd bad", "\ufffd", "\ufffd ok", f"{GOOD} \ufffd\ufffd", "```\nx = '\ufffd\ufffd'\n```"]
 )
 def test_replacement_characters_are_a_veto(text: str) -> None:
-    result = check_degeneration(request(SKY), draft(text), CTX, SETTINGS)
+    result = check_degeneration(request(SKY), draft(text), CTX, DEGENERATION)
     assert result.score == 0.0 and "U+FFFD" in result.reason
 
 
 def test_one_replacement_character_in_a_long_answer_costs_score_but_is_no_veto() -> None:
-    result = check_degeneration(request(SKY), draft(f"{GOOD} It looks \ufffd lovely at noon."), CTX, SETTINGS)
-    assert SETTINGS.veto <= result.score < 1.0 and "U+FFFD" in result.reason
+    result = check_degeneration(request(SKY), draft(f"{GOOD} It looks \ufffd lovely at noon."), CTX, DEGENERATION)
+    assert CheckSettings().veto <= result.score < 1.0 and "U+FFFD" in result.reason
 
 
 def test_the_composite_rejects_a_broken_answer_it_used_to_accept() -> None:
@@ -84,13 +86,13 @@ async def test_an_escalation_reason_names_the_deciding_veto() -> None:
 )
 def test_anchors_and_urls_do_not_make_a_question_ask_for_a_number(query: str) -> None:
     result = check_answer_type(request(query), draft("Plants turn light into sugar; the sky looks blue."), CTX,
-                               SETTINGS)
+                               ANSWER_TYPE)
     assert not result.applicable
 
 
 @pytest.mark.parametrize("query", ["What is 7-3? #0-1", "How many legs does a spider have? #faq"])
 def test_real_number_questions_with_an_anchor_still_ask_for_a_number(query: str) -> None:
-    assert check_answer_type(request(query), draft("It depends."), CTX, SETTINGS).score == 0.0
+    assert check_answer_type(request(query), draft("It depends."), CTX, ANSWER_TYPE).score == 0.0
 
 
 async def test_an_anchor_no_longer_makes_every_draft_escalate() -> None:

@@ -69,7 +69,7 @@ def test_should_retry_only_transient_errors() -> None:
 @pytest.mark.parametrize("field", ["max_retries", "base_delay", "jitter"])
 def test_policy_rejects_negative_values(field: str) -> None:
     with pytest.raises(ConfigError, match=field):
-        RetryPolicy(**{field: -1})
+        RetryPolicy(**{field: -1})  # type: ignore[arg-type]
 
 
 async def test_retries_transient_errors_then_succeeds() -> None:

@@ -1,4 +1,4 @@
-"""Replay a cascade over recorded prompts with the real :class:`~cascadeflow.agent.CascadeAgent`.
+"""Replay a cascade over recorded prompts with the real :class:`~cascadeflow.cascade_agent.CascadeAgent`.
 
 Two runs share one set of replay providers:
 
@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from cascadeflow.agent import CascadeAgent
 from cascadeflow.cascade.quality.agreement import AgreementValidator
 from cascadeflow.cascade.quality.base import ValidationContext, Validator, Verdict
 from cascadeflow.cascade.quality.learned import LearnedValidator
 from cascadeflow.cascade.result import CascadeResult
+from cascadeflow.cascade_agent import CascadeAgent
 from cascadeflow.config import COMPLEXITY_LEVELS, ModelConfig, QualityConfig
 from cascadeflow.providers.replay import RecordedPrompt, ReplayProvider, as_replayed
 from cascadeflow.types import Completion, CompletionRequest

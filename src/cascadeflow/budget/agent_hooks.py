@@ -75,7 +75,7 @@ class TrackerHooks:
         held = self._held.pop(call.call_id, None)
         if held is None:
             return
-        if record is None or record.error is not None:
+        if record is None or (record.error is not None and not record.cost):  # failed before costing anything
             await self.tracker.arelease(held)
             return
         await self.tracker.acommit(held, record.cost, input_tokens=record.usage.input_tokens,

@@ -7,7 +7,7 @@ its cost is credited to, what the enforcement callback sees, and what the thresh
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -23,7 +23,7 @@ from cascadeflow.budget.enforcement import (
 )
 from cascadeflow.budget.money import fmt_usd, units_down, usd
 from cascadeflow.budget.records import ALL_USERS, BucketCheck, BucketRef, BucketState, user_account
-from cascadeflow.budget.windows import WINDOWS, Window, window_key
+from cascadeflow.budget.windows import WINDOWS, Window, WindowKeys
 from cascadeflow.errors import BudgetExceededError
 
 
@@ -36,6 +36,11 @@ class BudgetPolicy:
     degrade_at: float
     block_at: float
     tz: tzinfo
+    keys: WindowKeys = field(init=False)
+    """The policy's window-key memo (per second; see :class:`WindowKeys`)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", WindowKeys(self.tz))
 
     def budget_of(self, user_id: str | None) -> BudgetConfig | None:
         if user_id is None:
@@ -61,7 +66,7 @@ def limits_for(policy: BudgetPolicy, user_id: str | None, now: datetime) -> tupl
     ):
         if config is not None:
             out.extend(
-                Limit(BucketRef(account, window_key(w, now, policy.tz)), w, amount, wide)
+                Limit(BucketRef(account, policy.keys(w, now)), w, amount, wide)
                 for w, amount in config.limits()
             )
     return tuple(out)
@@ -76,7 +81,7 @@ def checks_for(policy: BudgetPolicy, limits: Sequence[Limit]) -> tuple[BucketChe
 def credits_for(policy: BudgetPolicy, user_id: str | None, now: datetime) -> tuple[BucketRef, ...]:
     """Every window of the user and of the tracker-wide account, limited or not, so any spend is readable."""
     return tuple(
-        BucketRef(account, window_key(w, now, policy.tz))
+        BucketRef(account, policy.keys(w, now))
         for account in (user_account(user_id), ALL_USERS)
         for w in WINDOWS
     )

@@ -15,7 +15,7 @@ from cascadeflow.budget.money import usd
 from cascadeflow.budget.policy import BudgetPolicy
 from cascadeflow.budget.records import ALL_USERS, BucketCheck, BucketRef, LedgerRecord, user_account
 from cascadeflow.budget.stores import LedgerStore
-from cascadeflow.budget.windows import check_window, window_key
+from cascadeflow.budget.windows import check_window
 
 
 class LedgerReads:
@@ -29,7 +29,7 @@ class LedgerReads:
         """Committed USD in the current ``window`` (hourly/daily/weekly/monthly/total); ``None``: all users."""
         kind = check_window(window)
         account = ALL_USERS if user_id is None else user_account(user_id)
-        bucket = BucketRef(account, window_key(kind, self._clock(), self._policy.tz))
+        bucket = BucketRef(account, self._policy.keys(kind, self._clock()))
         (state,) = self._store.usage([BucketCheck(bucket, None)])
         return usd(state.committed_units)
 

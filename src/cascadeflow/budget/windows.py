@@ -18,6 +18,8 @@ Window: TypeAlias = Literal["hourly", "daily", "weekly", "monthly", "total"]
 WINDOWS: tuple[Window, ...] = ("hourly", "daily", "weekly", "monthly", "total")
 
 _DAY = 86_400
+KEY_CACHE_SIZE = 1024
+"""Window keys remembered: five windows x a few time zones x the seconds in flight, with room to spare."""
 # How long a finished window's bucket stays readable in stores that expire keys (Redis); SQL stores keep all.
 BUCKET_RETENTION_SECONDS: Mapping[Window, int | None] = MappingProxyType({
     "hourly": 2 * _DAY,
@@ -63,5 +65,25 @@ def window_start(window: Window, now: datetime, tz: tzinfo) -> datetime | None:
 
 
 def window_key(window: Window, now: datetime, tz: tzinfo) -> str:
+    """The bucket key of ``window`` at ``now`` (e.g. ``daily:2026-12-01T00:00+01:00``)."""
     start = window_start(window, now, tz)
     return window if start is None else f"{window}:{start.isoformat(timespec='minutes')}"
+
+
+class WindowKeys:
+    """:func:`window_key` remembered per second, held by a tracker's policy: a busy tracker asks for the same few
+    keys thousands of times a second (every call and settlement names ten buckets), and every window starts on a
+    whole second in every time zone."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self._memo: dict[tuple[Window, datetime], str] = {}
+
+    def __call__(self, window: Window, now: datetime) -> str:
+        key = (window, now.replace(microsecond=0))
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= KEY_CACHE_SIZE:
+                self._memo.clear()
+            found = self._memo[key] = window_key(window, key[1], self.tz)
+        return found

@@ -70,6 +70,8 @@ def _default_weights() -> dict[str, float]:
         "math.word_problem": 3.5,
         # Topic vocabulary: each distinct term adds a little; the hit cap keeps long prompts from running away.
         "code.term": 1.0,
+        # A named algorithm outweighs "How do I ...": implementing quicksort is programming, not life advice.
+        "code.algorithm": 2.0,
         "math.task": 1.5,
         "math.term": 1.0,
         "math.quantity": 0.0,

@@ -109,6 +109,12 @@ VOCABULARY: Mapping[str, tuple[str, ...]] = MappingProxyType({
         "framework* div dataframe* big_o coding programming programmer* developer* software source_code "
         "codebase variable_name"
     ),
+    # Named algorithms and data structures: asking how to implement one is a programming question.
+    "code.algorithm": _terms(
+        "quicksort quick_sort mergesort merge_sort heapsort heap_sort bubble_sort insertion_sort selection_sort "
+        "radix_sort binary_search binary_tree linked_list hash_table hashmap trie dijkstra "
+        "breadth-first depth-first memoization memoize dynamic_programming topological_sort"
+    ),
     "math.task": _terms("solve simplify factorize factorise integrate differentiate prove evaluate compute calculate"),
     "math.term": _terms(
         "equation* polynomial* quadratic derivative* integral* limit_of matrix matrices determinant* eigenvalue* "

@@ -79,6 +79,12 @@ class CascadeOptions:
     enable_cascade: bool = True
     max_escalations: int | None = None
     start_tiers: Mapping[str, int] = field(default_factory=_default_start_tiers)
+    trivial_veto_only: bool = True
+    """A *trivial* query ("What color is the sky?") keeps the cheap draft unless a check vetoes it (an empty,
+    refusing, looping or malformed answer): the quickstart's "very simple → the cheap model only". Its
+    threshold becomes ``CheckSettings.veto``, so a middling score alone never pays for the top tier on a
+    lookup; the replayed benchmarks show no quality lost (``python bench/savings.py``). Applies to tiers
+    judged by the built-in composite validator only (an agreement or user validator keeps its threshold)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.enable_cascade, bool):
@@ -92,6 +98,8 @@ class CascadeOptions:
             raise ConfigError(f"start_tiers[{unknown[0]!r}]", f"unknown complexity level; use {COMPLEXITY_LEVELS}")
         for level, index in self.start_tiers.items():
             check_int(f"start_tiers[{level!r}]", index, lo=-(2**31))
+        if not isinstance(self.trivial_veto_only, bool):
+            raise ConfigError("trivial_veto_only", f"must be True or False, got {self.trivial_veto_only!r}")
 
 
 class CascadeEngine:
@@ -108,9 +116,12 @@ class CascadeEngine:
         routing: RoutingPolicy | None = None,
         domain_detector: DomainDetector | None = None,
         hooks: Sequence[RunHooks] = (),
+        default_validator: bool = False,
     ) -> None:
         if not tiers:
             raise ConfigError("models", "a cascade needs at least one model")
+        self.default_validator = default_validator
+        """``validator`` is the built-in composite (so its threshold means a composite score)."""
         self.tiers = tuple(tiers)
         self.hooks = tuple(hooks)
         self.tier_infos = tuple(
@@ -142,7 +153,11 @@ class CascadeEngine:
     def threshold(self, tier: Tier, complexity: str) -> float:
         if tier.config.quality_threshold is not None:
             return tier.config.quality_threshold
-        return self.quality.threshold_for(complexity)
+        threshold = self.quality.threshold_for(complexity)
+        if complexity == "trivial" and self.options.trivial_veto_only and tier.validator is None \
+                and self.default_validator:
+            return min(threshold, self.quality.checks.veto)
+        return threshold
 
     # ----------------------------------------------------------------- judging
     async def judge(self, state: RunState, draft: Completion, index: int, following: int | None) -> Verdict:
@@ -175,15 +190,35 @@ class CascadeEngine:
 
     # ----------------------------------------------------------------- running
     def start(self, request: CompletionRequest) -> RunState:
-        """Classify the request and plan the tiers; the state then records every step of this run."""
+        """Classify the request and plan the tiers; the state then records every step of this run.
+
+        A complexity level the caller already knows (``metadata["complexity"]``, e.g. from an LLM classifier
+        run before the cascade) is used as given. A request with tools skips tiers declared
+        ``supports_tools=False``; the skip is said in the result's reason."""
         started = time.perf_counter()
-        detected = self.complexity.detect(request.query)
+        detected = given_complexity(request) or self.complexity.detect(request.query)
         domain = None if self.domain_detector is None else self.domain_detector.detect(request.query)
         plan = self.plan(detected.level, None if domain is None else domain.domain)
+        notes: list[str] = []
+        if request.tools:
+            plan, notes = self._tool_capable(plan)
         user = request.metadata.get("user_id")
         gate = CallGate(new_run_id(), all_hooks(self.hooks), self.tier_infos, None if user is None else str(user),
                         detected.level)
-        return RunState(request=request, detected=detected, plan=plan, started=started, domain=domain, gate=gate)
+        return RunState(request=request, detected=detected, plan=plan, started=started, domain=domain, gate=gate,
+                        notes=notes)
+
+    def _tool_capable(self, plan: tuple[int, ...]) -> tuple[tuple[int, ...], list[str]]:
+        """The planned tiers that can use tools; a ConfigError when none can (never a silent tool-less answer)."""
+        able = tuple(i for i in plan if self.tiers[i].config.supports_tools)
+        skipped = [self.tiers[i].name for i in plan if i not in able]
+        if not able:
+            raise ConfigError("tools", f"the request has tools but no planned tier supports them ({', '.join(skipped)}"
+                                       " declare supports_tools=False)")
+        if not skipped:
+            return plan, []
+        return able, [f"Skipped {', '.join(skipped)}: the request has tools and "
+                      f"{'it does' if len(skipped) == 1 else 'they do'} not support tool calling."]
 
     async def begin(self, state: RunState, position: int, kind: CallKind) -> Begun:
         """Ask the run's hooks about the call planned at ``position`` (they may change its request or tier). A
@@ -258,7 +293,8 @@ class CascadeEngine:
             elif begun.final and begun.switched is not None:
                 reason = f"{tier.name} answered the {level} query instead of the planned tier ({begun.switched})."
             else:
-                reason = self._final_reason(tier, level, is_last=index == len(self.tiers) - 1)
+                reason = self._final_reason(tier, level, top=index == len(self.tiers) - 1,
+                                            last_planned=position == len(state.plan) - 1)
             action: Action = "accept" if accepted else "final"
             await self._record(state, begun, completion, verdict, action, reason)
             return self._result(state, completion, tier, accepted=accepted)
@@ -308,8 +344,9 @@ class CascadeEngine:
         )
 
     @staticmethod
-    def _final_reason(tier: Tier, complexity: str, *, is_last: bool) -> str:
-        why = "it is the top tier" if is_last else "the escalation limit was reached"
+    def _final_reason(tier: Tier, complexity: str, *, top: bool, last_planned: bool) -> str:
+        why = ("it is the top tier" if top else "it is the last tier planned for this query" if last_planned
+               else "the escalation limit was reached")
         return f"{tier.name} answered the {complexity} query; its answer is final because {why}."
 
     def _result(self, state: RunState, completion: Completion, tier: Tier, *, accepted: bool) -> CascadeResult:
@@ -327,7 +364,7 @@ class CascadeEngine:
             complexity=state.detected.level,
             complexity_signals=tuple(state.detected.signals),
             domain=None if state.domain is None else state.domain.domain,
-            reason=_summarize(steps),
+            reason=" ".join((_summarize(steps), *state.notes)),
             latency_ms=(time.perf_counter() - state.started) * 1000.0,
             cost=spent,
             baseline_cost=baseline,
@@ -386,3 +423,24 @@ class RunState:
     gate: CallGate = field(default_factory=lambda: CallGate(new_run_id(), (), ()))
     side: list[StepRecord] = field(default_factory=list)
     """Calls made while judging the current draft (verify-by-scoring); filed after its step."""
+    notes: list[str] = field(default_factory=list)
+    """Sentences about the plan the result's reason adds (tiers skipped because they cannot use tools)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GivenComplexity:
+    """A complexity level the caller stated (``metadata["complexity"]``), with the signals that say why."""
+
+    level: str
+    signals: tuple[str, ...] = ("given",)
+
+
+def given_complexity(request: CompletionRequest) -> GivenComplexity | None:
+    """The level in ``request.metadata["complexity"]`` (a level name, or ``(level, signals)``), checked."""
+    given = request.metadata.get("complexity")
+    if given is None:
+        return None
+    level, signals = (given, ("given",)) if isinstance(given, str) else (given[0], tuple(given[1]))
+    if level not in COMPLEXITY_LEVELS:
+        raise ConfigError("metadata['complexity']", f"must be one of {list(COMPLEXITY_LEVELS)}, got {level!r}")
+    return GivenComplexity(level, signals)

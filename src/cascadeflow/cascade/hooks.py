@@ -129,14 +129,23 @@ def active_hooks() -> tuple[RunHooks, ...]:
     return _ACTIVE.get()
 
 
+def activate(hooks: RunHooks) -> contextvars.Token[tuple[RunHooks, ...]]:
+    """Make ``hooks`` active in this context (after any already active); undo with :func:`deactivate`."""
+    return _ACTIVE.set((*_ACTIVE.get(), hooks))
+
+
+def deactivate(token: contextvars.Token[tuple[RunHooks, ...]]) -> None:
+    _ACTIVE.reset(token)
+
+
 @contextmanager
 def activated(hooks: RunHooks) -> Iterator[None]:
     """Make ``hooks`` active for the calls made inside this block (nested blocks add theirs after the outer)."""
-    token = _ACTIVE.set((*_ACTIVE.get(), hooks))
+    token = activate(hooks)
     try:
         yield
     finally:
-        _ACTIVE.reset(token)
+        deactivate(token)
 
 
 def all_hooks(own: Sequence[RunHooks]) -> tuple[RunHooks, ...]:

@@ -16,6 +16,13 @@ the tiers in the listed order (calibrated plans use it: asking a strong cheap mo
 overall); the default ``price`` sorts them cheapest first. ``threshold`` becomes the tier's
 ``ModelConfig.quality_threshold``; any other ``ModelConfig`` field may be given per tier. ``cascadeflow
 calibrate`` writes such files; :func:`load_cascade_config` turns one into ``CascadeAgent`` keyword arguments.
+
+The v0.2.0 plan's shape is read too: a ``models:`` list (each entry a ``ModelConfig`` by its field names,
+``name:`` included) instead of ``tiers:``, and a ``routing:`` block — ``enable_domain_routing`` and
+``domain_rules: {code: {simple: [...], medium: [...], high: [...]}}`` (see
+:class:`~cascadeflow.cascade.routing.RoutingPolicy`; plus ``kpi_weights``). A model a rule names that is not
+in ``models`` becomes a tier of its own with the default provider (``openai``) and its catalogue price, as a
+bare name in ``CASCADEFLOW_<DOMAIN>_MODELS`` does.
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ from cascadeflow.validate import check_int, check_number
 VERSION: Final = 1
 _TIER_KEYS: Final = frozenset({"model", "strategy", "threshold"})
 _MODEL_KEYS: Final = frozenset(f.name for f in fields(ModelConfig)) - {"name", "quality_threshold"}
-_TOP_KEYS: Final = frozenset({"version", "tiers", "tier_order", "start_tiers", "max_escalations", "calibration"})
+_TOP_KEYS: Final = frozenset({"version", "tiers", "models", "routing", "tier_order", "start_tiers", "max_escalations",
+                              "calibration"})
+_ROUTING_KEYS: Final = frozenset({"enable_domain_routing", "domain_rules", "kpi_weights"})
 _THRESHOLD_SCALE: Final = 1_000_000  # thresholds are written with 6 decimals
 
 
@@ -78,6 +87,8 @@ class CascadePlan:
     calibration: Mapping[str, Any] = field(default_factory=dict)
     tier_order: str = "price"
     """``price``: the agent sorts the tiers cheapest first; ``given``: it tries them exactly as listed."""
+    routing: Mapping[str, Any] = field(default_factory=dict)
+    """``enable_domain_routing``, ``domain_rules`` and ``kpi_weights`` for the agent (checked)."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -151,10 +162,17 @@ def plan_from_dict(data: Mapping[str, Any], strategies: StrategyRegistry | None 
         raise ConfigError(str(unknown[0]), f"unknown key; top-level keys: {sorted(_TOP_KEYS)}")
     if data.get("version", VERSION) != VERSION:
         raise ConfigError("version", f"unsupported version {data.get('version')!r}; this build reads {VERSION}")
-    raw_tiers = data.get("tiers")
+    key = "models" if "models" in data else "tiers"
+    if "models" in data and "tiers" in data:
+        raise ConfigError("models", "give either tiers: or models:, not both")
+    raw_tiers = data.get(key)
     if not isinstance(raw_tiers, Sequence) or isinstance(raw_tiers, str) or not raw_tiers:
-        raise ConfigError("tiers", "give a non-empty list of tiers (the top model last)")
-    tiers = tuple(_tier_from_dict(t, f"tiers[{i}]", strategies) for i, t in enumerate(raw_tiers))
+        raise ConfigError(key, "give a non-empty list of models (the top model last)")
+    if key == "models":
+        raw_tiers = [_model_entry(t, f"models[{i}]") for i, t in enumerate(raw_tiers)]
+    routing = _routing(data.get("routing"))
+    raw_tiers = [*raw_tiers, *_rule_only_models(routing, raw_tiers)]
+    tiers = tuple(_tier_from_dict(t, f"{key}[{i}]", strategies) for i, t in enumerate(raw_tiers))
     escalations = data.get("max_escalations")
     if escalations is not None:
         check_int("max_escalations", escalations, lo=0)
@@ -167,7 +185,50 @@ def plan_from_dict(data: Mapping[str, Any], strategies: StrategyRegistry | None 
         start_tiers=_start_tiers(data.get("start_tiers")),
         max_escalations=escalations,
         calibration=_mapping(data.get("calibration"), "calibration"),
+        routing=routing,
     )
+
+
+def _model_entry(raw: Any, where: str) -> Mapping[str, Any]:
+    """A ``models:`` entry (ModelConfig field names) as a tier entry (``model:`` instead of ``name:``)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(where, f"must be a mapping, got {type(raw).__name__}")
+    if "model" in raw:
+        raise ConfigError(f"{where}.model", "a models: entry names its model with name:")
+    entry = {k: v for k, v in raw.items() if k != "name"}
+    entry["model"] = raw.get("name")
+    return entry
+
+
+def _routing(raw: Any) -> dict[str, Any]:
+    """The ``routing:`` block, checked now so a typo fails at load time with the YAML path."""
+    from cascadeflow.cascade.routing import KpiWeights, parse_domain_rules
+
+    routing = _mapping(raw, "routing")
+    unknown = sorted(set(routing) - _ROUTING_KEYS, key=str)
+    if unknown:
+        raise ConfigError(f"routing.{unknown[0]}", f"unknown key; routing keys: {sorted(_ROUTING_KEYS)}")
+    enabled = routing.get("enable_domain_routing", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError("routing.enable_domain_routing", f"must be true or false, got {enabled!r}")
+    try:
+        parse_domain_rules(routing.get("domain_rules"))
+        if routing.get("kpi_weights") is not None:
+            KpiWeights.parse(routing["kpi_weights"])
+    except ConfigError as exc:
+        raise ConfigError(f"routing.{exc.field}", str(exc).split(": ", 1)[-1]) from None
+    return routing
+
+
+def _rule_only_models(routing: Mapping[str, Any], tiers: Sequence[Any]) -> list[dict[str, Any]]:
+    """Tier entries for models the domain rules name but the list does not (default provider, catalogue
+    price): the v0.2.0 plan's example routes simple code queries to gpt-3.5-turbo without listing it."""
+    listed = {t.get("model") for t in tiers if isinstance(t, Mapping)}
+    extra: list[str] = []
+    for by_level in (routing.get("domain_rules") or {}).values():
+        for names in by_level.values():
+            extra += [n for n in names if n not in listed and n not in extra]
+    return [{"model": name} for name in extra]
 
 
 def plan_to_dict(plan: CascadePlan) -> dict[str, Any]:
@@ -190,6 +251,8 @@ def plan_to_dict(plan: CascadePlan) -> dict[str, Any]:
         data["max_escalations"] = plan.max_escalations
     if plan.calibration:
         data["calibration"] = dict(plan.calibration)
+    if plan.routing:
+        data["routing"] = dict(plan.routing)
     return data
 
 
@@ -257,6 +320,9 @@ def plan_agent_kwargs(
         "start_tiers": dict(plan.start_tiers),
         "max_escalations": plan.max_escalations,
     }
+    for name in ("enable_domain_routing", "domain_rules", "kpi_weights"):
+        if plan.routing.get(name) is not None:
+            kwargs[name] = plan.routing[name]
     if quality is not None:
         kwargs["quality_config"] = quality
     return kwargs

@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
+from cascadeflow.cascade.calls import Begun
 from cascadeflow.cascade.deadline import stream_before_deadline
 from cascadeflow.cascade.engine import CascadeEngine, RunState, Tier, check_not_empty
-from cascadeflow.cascade.result import CascadeResult
+from cascadeflow.cascade.result import CascadeResult, StepRecord
 from cascadeflow.errors import AllTiersFailedError, ProviderError, StreamInterruptedError
 from cascadeflow.types import Completion, CompletionRequest, TokenLogprob, ToolCall, Usage
+
+CHARS_PER_TOKEN = 4
+"""English text averages about four characters per token in common tokenizers: the prompt-size estimate of a stream
+abandoned before its usage arrived (marked ``usage_estimated``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +60,9 @@ StreamEvent: TypeAlias = TextDelta | Escalation | FinalResult
 
 
 async def _collect(
-    tier: Tier, index: int, request: CompletionRequest, *, show: bool, is_draft: bool
+    tier: Tier, index: int, request: CompletionRequest, parts: list[str], *, show: bool, is_draft: bool
 ) -> AsyncIterator[TextDelta | Completion]:
-    """Stream one tier; yield text deltas (if shown) and finally the assembled Completion."""
-    parts: list[str] = []
+    """Stream one tier into ``parts``; yield text deltas (if shown) and finally the assembled Completion."""
     finish: str | None = None
     usage: Usage | None = None
     calls: tuple[ToolCall, ...] = ()
@@ -112,8 +116,9 @@ async def stream_cascade(
         tier = engine.tiers[index]
         is_last = position == len(state.plan) - 1 or begun.final
         completion: Completion | None = None
+        parts: list[str] = []
         try:
-            async for item in _collect(tier, index, begun.request, show=not buffered, is_draft=not is_last):
+            async for item in _collect(tier, index, begun.request, parts, show=not buffered, is_draft=not is_last):
                 if isinstance(item, Completion):
                     completion = check_not_empty(state.gate.answered(begun, item), tier)
                 else:
@@ -122,8 +127,8 @@ async def stream_cascade(
             step = await engine.record_failure(state, position, exc, begun)
             yield _escalation(engine, state, position, index, "fallback", step.reason)
             continue
-        except BaseException:
-            await state.gate.end(begun, None)
+        except BaseException:  # the consumer stopped reading (aclose) or the task was cancelled
+            await state.gate.end(begun, _abandoned(engine, state, begun, parts))
             raise
         assert completion is not None  # _collect always ends with the Completion or raises
         result = await engine.settle(state, position, completion, begun)
@@ -135,6 +140,23 @@ async def stream_cascade(
         reason = next(s.reason for s in reversed(state.steps) if s.is_answer)
         yield _escalation(engine, state, position, index, "escalate", reason)
     raise AllTiersFailedError(state.attempts)
+
+
+def _abandoned(engine: CascadeEngine, state: RunState, begun: Begun, parts: list[str]) -> StepRecord | None:
+    """A stream stopped from outside after the tier had sent text: the provider charges for what it generated, so
+    the call is recorded (tokens estimated: chunks, and prompt characters / CHARS_PER_TOKEN) for the hooks to settle
+    instead of release. None when nothing had arrived yet."""
+    if not parts:
+        return None
+    tier = engine.tiers[begun.tier]
+    prompt_chars = sum(len(m.content or "") for m in begun.request.messages)
+    usage = Usage(input_tokens=-(-prompt_chars // CHARS_PER_TOKEN), output_tokens=len(parts))
+    return StepRecord(
+        tier=begun.tier, model=tier.name, provider=tier.config.provider, action="fallback",
+        reason=f"{tier.name}'s stream was abandoned by the caller after {len(parts)} chunks.", usage=usage,
+        cost=tier.price.cost(usage), latency_ms=begun.latency_ms(), error="cancelled: the caller stopped reading",
+        usage_estimated=True, **state.gate.stamp(begun),  # type: ignore[arg-type]
+    )
 
 
 def _escalation(

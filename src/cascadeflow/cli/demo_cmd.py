@@ -28,8 +28,8 @@ from cascadeflow.local_defaults import DEFAULT_PAIR, local_agent
 from cascadeflow.providers.wrapper import supports
 
 if TYPE_CHECKING:
-    from cascadeflow.agent import CascadeAgent
     from cascadeflow.cascade.result import CascadeResult
+    from cascadeflow.cascade_agent import CascadeAgent
 
 DEMO_QUERIES: tuple[CheckableQuery, ...] = (
     CheckableQuery("What is the capital of France?", "fact", (r"\bparis\b",), shown="Paris"),

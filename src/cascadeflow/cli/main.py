@@ -13,6 +13,7 @@ _COMMAND_MODULES = (
     "cascadeflow.cli.models_cmd",
     "cascadeflow.cli.domains_cmd",
     "cascadeflow.cli.doctor_cmd",
+    "cascadeflow.cli.serve_cmd",
 )
 
 

@@ -36,7 +36,7 @@ JSON_INSTRUCTION = "Answer with one valid JSON object and nothing else."
 _MS_PER_SECOND = 1000.0
 _OVERLOADED_STATUS = 529  # Anthropic's "overloaded_error": transient, like a 503
 
-_STOP_REASONS = MappingProxyType(
+STOP_REASONS = MappingProxyType(
     {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
 )
 _ERROR_TYPES_TO_STATUS = MappingProxyType({
@@ -133,7 +133,7 @@ def build_messages_body(request: CompletionRequest, model: str, *, default_max_t
 
 
 def _finish_reason(stop_reason: str | None) -> str:
-    return _STOP_REASONS.get(stop_reason or "", stop_reason or "stop")
+    return STOP_REASONS.get(stop_reason or "", stop_reason or "stop")
 
 
 def _tool_use(block: Mapping[str, Any], where: str, endpoint: Endpoint) -> ToolCall:

@@ -85,15 +85,16 @@ def resolve_api_key(config: ModelConfig, preset: ProviderPreset, base_url: str) 
     variable (e.g. ``OPENAI_API_KEY``) or ``ModelConfig.api_key``, never quoting the key.
     """
     key = config.secret_key
-    if key is None and preset.api_key_env:
-        key = as_secret(os.environ.get(preset.api_key_env, "").strip(), source=preset.api_key_env)
+    found = preset.key_from_env() if key is None else None
+    if found is not None:
+        key = as_secret(found[1], source=found[0])
     if key is not None and key.is_redacted:
         key.reveal()  # raises the ConfigError that explains the redaction
     default_url = (preset.base_url or "").rstrip("/")
     if key is None and preset.requires_key and base_url == default_url:
         raise ConfigError(
             "ModelConfig.api_key",
-            f"provider {preset.name!r} needs an API key: set the {preset.api_key_env} environment variable "
+            f"provider {preset.name!r} needs an API key: set the {' or '.join(preset.key_envs)} environment variable "
             f"or pass api_key= (a custom base_url, e.g. a local server, may go without one)",
         )
     return key

@@ -65,11 +65,14 @@ class Endpoint:
 
 
 class ClientHolder:
-    """The provider's ``httpx.AsyncClient``, created on first use.
+    """The provider's ``httpx.AsyncClient``s, one per event loop, each created on first use there.
 
     Building a client loads the TLS trust store (55-65 ms each, measured on the loaded 2-core box), so an
-    agent with several tiers would pay that per tier at construction even for tiers never called. An injected
-    client (tests, shared pools) is used as is and never closed by us.
+    agent with several tiers would pay that per tier at construction even for tiers never called. A client's
+    pooled connections belong to the event loop that opened them: reusing one from another loop fails
+    ("Event loop is closed" after ``asyncio.run`` returned), which is what an agent called from two
+    ``asyncio.run`` calls, or from a framework's sync API and its async API, does. So each loop gets its own
+    client, dropped with the loop. An injected client (tests, shared pools) is used as is and never closed by us.
     """
 
     def __init__(
@@ -80,21 +83,57 @@ class ClientHolder:
         *,
         connect_timeout_s: float | None = None,
     ) -> None:
+        import weakref
+
         self._client = client
         self._owned = client is None
         self._transport = transport
         self._timeout = httpx.Timeout(timeout_s, connect=min(connect_timeout_s or timeout_s, timeout_s))
+        self._per_loop: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = weakref.WeakKeyDictionary()
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
-        return self._client
+        if not self._owned and self._client is not None:
+            return self._client
+        loop = _running_loop()
+        if loop is None:  # not inside a coroutine: one client, as before
+            if self._client is None:
+                self._client = self._new_client()
+            return self._client
+        found = self._per_loop.get(loop)
+        if found is None:
+            found = self._per_loop[loop] = self._new_client()
+        return found
+
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
 
     async def aclose(self) -> None:
-        if self._owned and self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
+        """Close the current loop's client; clients of other loops still running are closed on their loop."""
+        if not self._owned:
+            return
+        import asyncio
+
+        current = _running_loop()
+        clients: list[tuple[object | None, httpx.AsyncClient]] = list(self._per_loop.items())
+        self._per_loop.clear()
+        if self._client is not None:
+            clients.append((current, self._client))
+            self._client = None
+        for loop, client in clients:
+            if loop is current:
+                await client.aclose()
+            elif isinstance(loop, asyncio.AbstractEventLoop) and loop.is_running() and not loop.is_closed():
+                asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+
+
+def _running_loop() -> object | None:
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def parse_retry_after(

@@ -7,7 +7,6 @@ installed. litellm is imported only inside :meth:`LiteLLMProvider.from_config`, 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
@@ -95,8 +94,9 @@ class LiteLLMProvider:
         except ImportError as exc:
             raise ConfigError("ModelConfig.provider", INSTALL_HINT) from exc
         key = config.secret_key
-        if key is None and preset.api_key_env:  # a preset that names its key variable: read it now, not at import
-            key = as_secret(os.environ.get(preset.api_key_env, "").strip(), source=preset.api_key_env)
+        found = preset.key_from_env() if key is None else None  # read now, not at import
+        if found is not None:
+            key = as_secret(found[1], source=found[0])
         return cls(
             config.name,
             module=litellm,

@@ -255,9 +255,11 @@ class OpenAICompatibleProvider(HttpJsonProvider):
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         connect_timeout_s: float | None = None,
+        assistant_content_required: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.top_logprobs = top_logprobs
+        self.assistant_content_required = assistant_content_required
         super().__init__(model, url=join_url(self.base_url, "chat/completions"), provider=provider,
                          headers={"Accept": "application/json", **(headers or {})}, timeout_s=timeout_s,
                          client=client, transport=transport, key=as_secret(api_key, source="api_key"),
@@ -286,10 +288,16 @@ class OpenAICompatibleProvider(HttpJsonProvider):
             client=client,
             transport=transport,
             connect_timeout_s=config.connect_timeout_s,
+            assistant_content_required=preset.assistant_content_required,
         )
 
     def build_body(self, request: CompletionRequest) -> dict[str, Any]:
-        return build_chat_body(request, self.model, top_logprobs=self.top_logprobs)
+        body = build_chat_body(request, self.model, top_logprobs=self.top_logprobs)
+        if self.assistant_content_required:  # e.g. llama-cpp-python's server: a tool-calling turn needs a string
+            for message in body["messages"]:
+                if message["role"] == "assistant" and message["content"] is None:
+                    message["content"] = ""
+        return body
 
     async def complete(self, request: CompletionRequest) -> Completion:
         data, latency = await self.post(self.build_body(request))

@@ -23,6 +23,7 @@ _OPENAI = "cascadeflow.providers.openai_compatible:OpenAICompatibleProvider"
 _ANTHROPIC = "cascadeflow.providers.anthropic:AnthropicProvider"
 _LOCAL = "cascadeflow.providers.local:LocalLlamaProvider"
 _LITELLM = "cascadeflow.providers.litellm_adapter:LiteLLMProvider"
+GEMINI_OPENAI_URL = "https://generativelanguage.googleapis.com/v1beta/openai"
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,30 @@ class ProviderPreset:
     name: str
     wire: str
     base_url: str | None = None
-    api_key_env: str | None = None
+    api_key_env: str | tuple[str, ...] | None = None
+    """The variable holding the key, or several tried in order (Google: ``GOOGLE_API_KEY``, ``GEMINI_API_KEY``)."""
     base_url_env: str | None = None
     requires_key: bool = False
     free: bool = False
+    assistant_content_required: bool = False
+    """Quirk: the server rejects ``content: null`` on an assistant turn that carries tool calls (llama.cpp's
+    server), so ``""`` is sent instead."""
+
+    @property
+    def key_envs(self) -> tuple[str, ...]:
+        """The key variables, in the order they are read."""
+        env = self.api_key_env
+        return () if env is None else (env,) if isinstance(env, str) else tuple(env)
+
+    def key_from_env(self) -> tuple[str, str] | None:
+        """``(variable, value)`` of the first key variable that is set and not blank, read now (never at import)."""
+        import os
+
+        for name in self.key_envs:
+            value = os.environ.get(name, "").strip()
+            if value:
+                return name, value
+        return None
 
     def wire_class(self) -> Any:
         from cascadeflow.providers.httpx_cli import defer_httpx_cli
@@ -55,14 +76,24 @@ def _builtin_presets() -> list[ProviderPreset]:
     return [
         ProviderPreset("openai", _OPENAI, "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL",
                        requires_key=True),
-        ProviderPreset("groq", _OPENAI, "https://api.groq.com/openai/v1", "GROQ_API_KEY", requires_key=True),
-        ProviderPreset("together", _OPENAI, "https://api.together.xyz/v1", "TOGETHER_API_KEY", requires_key=True),
-        ProviderPreset("deepseek", _OPENAI, "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", requires_key=True),
+        ProviderPreset("groq", _OPENAI, "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL",
+                       requires_key=True),
+        ProviderPreset("together", _OPENAI, "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL",
+                       requires_key=True),
+        ProviderPreset("deepseek", _OPENAI, "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL",
+                       requires_key=True),
         ProviderPreset("openrouter", _OPENAI, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY",
+                       "OPENROUTER_BASE_URL", requires_key=True),
+        # Gemini through Google's OpenAI-compatible endpoint; Google's SDKs read GOOGLE_API_KEY, its docs
+        # GEMINI_API_KEY.
+        ProviderPreset("google", _OPENAI, GEMINI_OPENAI_URL, ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "GEMINI_BASE_URL",
+                       requires_key=True),
+        ProviderPreset("gemini", _OPENAI, GEMINI_OPENAI_URL, ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "GEMINI_BASE_URL",
                        requires_key=True),
         ProviderPreset("vllm", _OPENAI, "http://localhost:8000/v1", "VLLM_API_KEY", "VLLM_BASE_URL", free=True),
         ProviderPreset("ollama", _OPENAI, "http://localhost:11434/v1", None, "OLLAMA_BASE_URL", free=True),
-        ProviderPreset("llamacpp", _OPENAI, "http://localhost:8080/v1", None, "LLAMACPP_BASE_URL", free=True),
+        ProviderPreset("llamacpp", _OPENAI, "http://localhost:8080/v1", None, "LLAMACPP_BASE_URL", free=True,
+                       assistant_content_required=True),
         ProviderPreset("openai-compatible", _OPENAI, None, "OPENAI_API_KEY", "OPENAI_BASE_URL"),
         ProviderPreset("anthropic", _ANTHROPIC, "https://api.anthropic.com", "ANTHROPIC_API_KEY",
                        "ANTHROPIC_BASE_URL", requires_key=True),

@@ -1,6 +1,6 @@
 """Replay recorded model outputs: "calling" model M on a recorded prompt returns M's recorded answer.
 
-This lets the real :class:`~cascadeflow.agent.CascadeAgent` (its validators, escalation and accounting) run
+This lets the real :class:`~cascadeflow.cascade_agent.CascadeAgent` (its validators, escalation and accounting) run
 over benchmark data such as RouterBench without any network. A replayed completion reports the recorded USD
 cost as :attr:`~cascadeflow.types.Completion.cost_usd` (what a provider's own bill says), which the engine
 accounts instead of price × usage, and the recorded token counts, when the data has them, as its usage.

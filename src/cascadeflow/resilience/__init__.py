@@ -16,6 +16,7 @@ _EXPORTS: Mapping[str, str] = MappingProxyType({
     "CircuitBreaker": "cascadeflow.resilience.breaker",
     "ResilientProvider": "cascadeflow.resilience.provider",
     "ResilienceLayer": "cascadeflow.resilience.provider",
+    "RetryConfig": "cascadeflow.resilience.retry_config",
     "RetryPolicy": "cascadeflow.resilience.retry",
     "retry_call": "cascadeflow.resilience.retry",
     "wrap_resilient": "cascadeflow.resilience.provider",
@@ -26,6 +27,7 @@ __all__ = [
     "CircuitBreaker",
     "ResilienceLayer",
     "ResilientProvider",
+    "RetryConfig",
     "RetryPolicy",
     "retry_call",
     "wrap_resilient",
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from cascadeflow.resilience.breaker import BreakerConfig, CircuitBreaker
     from cascadeflow.resilience.provider import ResilienceLayer, ResilientProvider, wrap_resilient
     from cascadeflow.resilience.retry import RetryPolicy, retry_call
+    from cascadeflow.resilience.retry_config import RetryConfig
 
 
 def __getattr__(name: str) -> Any:

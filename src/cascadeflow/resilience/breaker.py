@@ -10,14 +10,15 @@ the next tier in microseconds instead of waiting for timeouts. The clock is inje
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypeVar
 
 from cascadeflow.errors import CircuitOpenError, ConfigError
 
 BreakerState: TypeAlias = Literal["closed", "open", "half_open"]
 Clock = Callable[[], float]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +41,35 @@ class BreakerConfig:
 
 class CircuitBreaker:
     """State machine for one endpoint. Call :meth:`acquire` before a call, then exactly one of
-    :meth:`record_success`, :meth:`record_failure` or :meth:`release` (call abandoned) after it."""
+    :meth:`record_success`, :meth:`record_failure` or :meth:`release` (call abandoned) after it — or let
+    :meth:`call` do all of that around any awaitable function (the production guide's
+    ``CircuitBreaker(failure_threshold=5, recovery_timeout=60.0).call(agent.run, query)``).
+
+    ``failure_threshold`` / ``recovery_timeout`` (seconds) are the guide's names for
+    :class:`BreakerConfig`'s ``failure_threshold`` / ``cooldown_s``; ``expected_exception`` says which errors
+    :meth:`call` counts as failures (others pass through without touching the state). Every tier of an agent
+    already has a breaker of its own (30 s cool-down); this one guards whatever you wrap.
+    """
 
     def __init__(
         self,
         config: BreakerConfig | None = None,
         *,
+        failure_threshold: int | None = None,
+        recovery_timeout: float | None = None,
+        expected_exception: type[BaseException] | tuple[type[BaseException], ...] = Exception,
         name: str = "",
         provider: str = "",
         clock: Clock = time.monotonic,
     ) -> None:
-        self.config = config or BreakerConfig()
+        config = config or BreakerConfig()
+        if failure_threshold is not None or recovery_timeout is not None:
+            config = BreakerConfig(
+                failure_threshold=config.failure_threshold if failure_threshold is None else failure_threshold,
+                cooldown_s=config.cooldown_s if recovery_timeout is None else recovery_timeout,
+            )
+        self.config = config
+        self.expected_exception = expected_exception
         self.name = name
         self.provider = provider
         self._clock = clock
@@ -102,3 +121,34 @@ class CircuitBreaker:
     def release(self) -> None:
         """The call ended without telling us anything (cancelled): free the half-open trial slot."""
         self._trial_in_flight = False
+
+    @property
+    def failure_threshold(self) -> int:
+        return self.config.failure_threshold
+
+    @property
+    def recovery_timeout(self) -> float:
+        return self.config.cooldown_s
+
+    @property
+    def failure_count(self) -> int:
+        return self._failures
+
+    def is_open(self) -> bool:
+        """True while calls are refused (open and cooling down; a half-open breaker lets a trial through)."""
+        return self.state == "open"
+
+    async def call(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Await ``func(*args, **kwargs)`` through the breaker: refused with :class:`CircuitOpenError` while
+        open; an ``expected_exception`` counts as a failure, a success closes the circuit."""
+        self.acquire()
+        try:
+            result = await func(*args, **kwargs)
+        except self.expected_exception:
+            self.record_failure()
+            raise
+        except BaseException:
+            self.release()
+            raise
+        self.record_success()
+        return result

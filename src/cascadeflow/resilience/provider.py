@@ -33,6 +33,7 @@ from cascadeflow.providers.protocol import Provider
 from cascadeflow.providers.wrapper import WrapperProvider, supports
 from cascadeflow.resilience.breaker import BreakerConfig, CircuitBreaker, Clock
 from cascadeflow.resilience.retry import RandomFn, RetryPolicy, SleepFn, retry_call
+from cascadeflow.resilience.retry_config import RetryConfig
 from cascadeflow.types import Chunk, Completion, CompletionRequest, Message, TokenLogprob
 
 T = TypeVar("T")
@@ -231,6 +232,7 @@ def wrap_resilient(
     clock: Clock | None = None,
     breaker_config: BreakerConfig | None = None,
     rng: RandomFn = random.random,
+    policy: RetryPolicy | None = None,
 ) -> ResilientProvider:
     """Wrap one tier's provider with ``config``'s retries and time limits (``timeout_s``,
     ``first_token_timeout_s``, ``deadline_s``) and a circuit breaker of its own. It is the first layer of every
@@ -238,7 +240,7 @@ def wrap_resilient(
     now = clock or time.monotonic
     breaker = CircuitBreaker(breaker_config, name=config.name, provider=config.provider, clock=now)
     kwargs: dict[str, Any] = {
-        "policy": RetryPolicy(max_retries=config.max_retries),
+        "policy": policy or RetryPolicy(max_retries=config.max_retries),
         "timeout_s": config.timeout_s,
         "deadline_s": config.tier_deadline_s,
         "first_token_timeout_s": config.first_token_timeout_s,
@@ -252,12 +254,19 @@ def wrap_resilient(
 
 @dataclass(frozen=True, slots=True)
 class ResilienceLayer:
-    """The chain's first layer: :func:`wrap_resilient` with injectable sleep/clock (tests never wait)."""
+    """The chain's first layer: :func:`wrap_resilient` with injectable sleep/clock (tests never wait).
+
+    ``retry`` (a :class:`~cascadeflow.resilience.retry_config.RetryConfig`) replaces every tier's default policy
+    (``ModelConfig.max_retries`` retries, 0.5 s doubling to 8 s); ``breaker_config`` every tier's breaker
+    settings (5 failures, 30 s cool-down): ``CascadeAgent(resilience=ResilienceLayer(retry=RetryConfig(...)))``.
+    """
 
     sleep: SleepFn | None = None
     clock: Clock | None = None
     breaker_config: BreakerConfig | None = None
+    retry: RetryConfig | None = None
 
     def __call__(self, provider: Provider, config: ModelConfig) -> Provider:
         return wrap_resilient(provider, config, sleep=self.sleep, clock=self.clock,
-                              breaker_config=self.breaker_config)
+                              breaker_config=self.breaker_config,
+                              policy=None if self.retry is None else self.retry.policy())

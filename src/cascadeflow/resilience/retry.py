@@ -41,6 +41,9 @@ class RetryPolicy:
     max_retry_after: float = 30.0
     """Longest server-requested wait (``Retry-After``) we honour. A longer one is not shortened (that would
     only earn another 429); the error is raised at once so the cascade can use another tier instead."""
+    exponential_base: float = 2.0
+    """Each backoff is this many times the last (before the cap): doubling spreads retries over the typical
+    few seconds a 5xx blip or restart lasts."""
     min_attempt_s: float = 1.0
     """Under a deadline, a retry starts only if at least this long would remain after its backoff: less cannot
     carry a call to an LLM endpoint (connect plus a short answer), so falling over to the next tier at once
@@ -49,14 +52,19 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
             raise ConfigError("RetryPolicy.max_retries", f"must be an integer >= 0, got {self.max_retries!r}")
-        for name in ("base_delay", "max_delay", "jitter", "max_retry_after", "min_attempt_s"):
+        for name in ("base_delay", "max_delay", "jitter", "max_retry_after", "min_attempt_s", "exponential_base"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value < 0:
                 raise ConfigError(f"RetryPolicy.{name}", f"must be a number >= 0, got {value!r}")
 
+    retry_on: Callable[[BaseException], bool] | None = None
+    """Which errors are transient, when not the default (a :class:`RetriableProviderError`): e.g.
+    ``ErrorClassifier.is_retriable`` to retry whole runs whose every tier failed transiently."""
+
     def should_retry(self, exc: BaseException) -> bool:
         """Transient errors only, and never a rate limit that asks for a longer wait than we accept."""
-        if not isinstance(exc, RetriableProviderError):
+        transient = isinstance(exc, RetriableProviderError) if self.retry_on is None else self.retry_on(exc)
+        if not transient:
             return False
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             return exc.retry_after <= self.max_retry_after
@@ -68,7 +76,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, exc: BaseException | None, *, rng: RandomFn = random.random) -> float:
         """Seconds to sleep after failed attempt number ``attempt`` (1-based): backoff, jitter, Retry-After."""
-        backoff = min(self.max_delay, self.base_delay * 2.0 ** max(attempt - 1, 0))
+        backoff = min(self.max_delay, self.base_delay * self.exponential_base ** max(attempt - 1, 0))
         backoff += backoff * self.jitter * rng()
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             return max(backoff, exc.retry_after)

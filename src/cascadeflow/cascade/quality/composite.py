@@ -1,10 +1,12 @@
 """The default validator: run the built-in checks plus the user's validators and combine them into one
 :class:`Verdict`.
 
-Score = weighted mean (``CheckSettings.weights``) of the applicable checks. The draft passes when that score
-reaches the context's threshold and no check vetoed it (scored below ``CheckSettings.veto``, or a user
-validator said no). A failed verdict names the deciding check (the vetoing or lowest one) and the reasons of
-every low check, so an escalation can always be explained.
+The checks are those :func:`~cascadeflow.cascade.quality.checks.registry.discover_checks` finds (each declares
+its settings, default weight and run order beside itself); ``CheckSettings`` overrides weights and settings by
+check name, resolved here so that an unknown name is a ``ConfigError``. Score = weighted mean of the applicable
+checks. The draft passes when that score reaches the context's threshold and no check vetoed it (scored below
+``CheckSettings.veto``, or a user validator said no). A failed verdict names the deciding check (the vetoing or
+lowest one) and the reasons of every low check, so an escalation can always be explained.
 
 The built-in checks are synchronous and take microseconds, so without async user validators the composite
 answers synchronously (the engine accepts a Verdict or an awaitable). User validators run only when the
@@ -13,45 +15,52 @@ built-in checks have not already rejected the draft: a rejected draft needs no (
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Final, cast
 
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict
-from cascadeflow.cascade.quality.checks import BUILTIN_CHECKS, Check
 from cascadeflow.cascade.quality.checks.custom import user_check, validator_name
+from cascadeflow.cascade.quality.checks.registry import CheckSpec, discover_checks, ordered
 from cascadeflow.config import CheckSettings, QualityConfig, ValidatorLike
+from cascadeflow.errors import ConfigError
 from cascadeflow.types import Completion, CompletionRequest
 
 PASSED_BY: Final = "composite"
 _ALL_PASSED: Final = ("all checks passed",)
 _NOTHING_APPLIED: Final = ("no check applied to this draft",)
-_DEFAULT_WEIGHT: Final = 1.0
-"""A check missing from CheckSettings.weights and without a ``default_weight`` of its own counts like relevance,
-the lightest."""
+
+_Run = Callable[[CompletionRequest, Completion, ValidationContext, Any], CheckResult]
 
 
 class CompositeValidator:
-    """Weighted built-in checks plus user validators; ``(request, draft, context) -> Verdict``.
+    """Weighted checks plus user validators; ``(request, draft, context) -> Verdict``.
 
-    A check whose weight is 0 in ``settings.weights`` is not run at all.
+    ``checks`` defaults to every check the registry discovers. A check whose weight is 0 is not run at all
+    (its ``options`` are still checked, so a typo shows before it is switched on).
     """
 
     __slots__ = ("_checks", "_names", "_users", "settings")
 
     def __init__(
         self,
-        checks: Sequence[tuple[str, Check]] = BUILTIN_CHECKS,
+        checks: Sequence[CheckSpec[Any]] | None = None,
         *,
         settings: CheckSettings | None = None,
         validators: Sequence[ValidatorLike] = (),
     ) -> None:
         self.settings = settings or CheckSettings()
-        weights = self.settings.weights
-        enabled = [(name, check, float(weights.get(name, getattr(check, "default_weight", _DEFAULT_WEIGHT))))
-                   for name, check in checks]
-        enabled = [item for item in enabled if item[2] > 0]
-        self._names = tuple(name for name, _, _ in enabled)
-        self._checks = tuple((check, weight) for _, check, weight in enabled)
+        specs = discover_checks() if checks is None else ordered(checks)
+        known = [spec.name for spec in specs]
+        weights, options = self.settings.weights, self.settings.options
+        _reject_unknown("options", options, known)
+        enabled: list[tuple[str, _Run, object, float]] = []
+        for spec in specs:
+            tuned = spec.resolve(options.get(spec.name))
+            weight = float(weights.get(spec.name, spec.weight))
+            if weight > 0:
+                enabled.append((spec.name, spec.run, tuned, weight))
+        self._names = tuple(name for name, _, _, _ in enabled)
+        self._checks = tuple((run, tuned, weight) for _, run, tuned, weight in enabled)
         users: list[tuple[str, ValidatorLike, float]] = []
         for validator in validators:
             name = validator_name(validator)
@@ -59,6 +68,7 @@ class CompositeValidator:
                 name = f"{name}#{len(users) + 1}"
             users.append((name, validator, float(weights.get(name, self.settings.user_weight))))
         self._users = tuple(users)
+        _reject_unknown("weights", weights, [*known, *(name for name, _, _ in users)])
 
     @property
     def check_names(self) -> tuple[str, ...]:
@@ -72,8 +82,8 @@ class CompositeValidator:
         results: list[CheckResult] = []
         total = weighted = 0.0
         lowest = 1.0
-        for check, weight in self._checks:
-            result = check(request, draft, context, settings)
+        for check, tuned, weight in self._checks:
+            result = check(request, draft, context, tuned)
             if result.applicable:
                 results.append(result)
                 total += weight
@@ -130,7 +140,14 @@ def _score_of(result: CheckResult) -> float:
     return result.score
 
 
+def _reject_unknown(setting: str, given: Mapping[str, object], known: Sequence[str]) -> None:
+    """A name in ``CheckSettings.weights``/``options`` that no check (or user validator) has is a typo."""
+    for name in given:
+        if name not in known:
+            raise ConfigError(f"CheckSettings.{setting}[{name!r}]", f"no check by this name; known: {sorted(known)}")
+
+
 def build_validator(quality: QualityConfig) -> CompositeValidator:
-    """The default validator for a cascade: built-in checks tuned by ``quality.checks`` plus
+    """The default validator for a cascade: the discovered checks tuned by ``quality.checks`` plus
     ``quality.validators``."""
     return CompositeValidator(settings=quality.checks, validators=quality.validators)

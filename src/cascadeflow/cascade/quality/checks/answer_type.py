@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
 from cascadeflow.cascade.quality.agreement import parse_options
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
+from cascadeflow.cascade.quality.checks.registry import CheckSpec
 from cascadeflow.cascade.quality.text import (
     PYTHON_LINE_RE,
     brackets_balanced,
@@ -20,8 +22,8 @@ from cascadeflow.cascade.quality.text import (
     python_syntax_error,
     words_of,
 )
-from cascadeflow.config import CheckSettings
 from cascadeflow.types import Completion, CompletionRequest
+from cascadeflow.validate import check_number
 
 NAME: Final = "answer_type"
 _NOT_TYPED: Final = CheckResult(NAME, 1.0, "no particular answer type asked for", applicable=False)
@@ -86,6 +88,20 @@ _CODE_OK: Final = CheckResult(NAME, 1.0, "answer_type: the code parses")
 _NON_PYTHON_HINT_RE: Final = re.compile(r"[{;]|=>|^\s*(?:function|const|let|var|fn|func|public|#include)\b", re.M)
 
 
+@dataclass(frozen=True)
+class AnswerTypeSettings:
+    """Scores of answers of the asked-for type that are usable but not clean, each with its reason."""
+
+    json_embedded_score: float = 0.8
+    """JSON that parses only after cutting prose around it is usable but less clean than a bare object."""
+    unfenced_code_score: float = 0.6
+    """Code-like lines that are not fenced and do not parse alone cannot be checked: mild doubt, no veto."""
+
+    def __post_init__(self) -> None:
+        for name in ("json_embedded_score", "unfenced_code_score"):
+            check_number(f"AnswerTypeSettings.{name}", getattr(self, name), hi=1.0)
+
+
 def _expected(request: CompletionRequest) -> str | None:
     """"json", "code", "number" or None, from the response format or the question's wording."""
     if request.response_format == "json":
@@ -107,7 +123,7 @@ def _expected(request: CompletionRequest) -> str | None:
     return None
 
 
-def _check_json(answer: str, strict: bool, settings: CheckSettings) -> CheckResult:
+def _check_json(answer: str, strict: bool, settings: AnswerTypeSettings) -> CheckResult:
     text = answer.strip()
     try:
         json.loads(text)
@@ -120,14 +136,14 @@ def _check_json(answer: str, strict: bool, settings: CheckSettings) -> CheckResu
                 json.loads(block)
             except ValueError:
                 continue
-            score = settings.answer_json_embedded_score if strict else 1.0
+            score = settings.json_embedded_score if strict else 1.0
             return CheckResult(NAME, score, "answer_type: valid JSON in a code block")
     starts = [i for i in (text.find("{"), text.find("[")) if i >= 0]
     end = max(text.rfind("}"), text.rfind("]"))
     if starts and (start := min(starts)) < end:
         try:
             json.loads(text[start : end + 1])
-            return CheckResult(NAME, settings.answer_json_embedded_score, "answer_type: JSON wrapped in prose")
+            return CheckResult(NAME, settings.json_embedded_score, "answer_type: JSON wrapped in prose")
         except ValueError:
             pass
     return CheckResult(NAME, 0.0, f"answer_type: asked for JSON, the answer is not valid JSON ({error})")
@@ -160,7 +176,7 @@ def _check_fenced(blocks: list[tuple[str, str]], query_lang: str | None) -> Chec
     return CheckResult(NAME, 0.0, f"answer_type: asked for code, the code does not parse ({why})")
 
 
-def _check_unfenced(answer: str, settings: CheckSettings) -> CheckResult:
+def _check_unfenced(answer: str, settings: AnswerTypeSettings) -> CheckResult:
     """Code written without a fence: parse it from its first code line, allowing a few lines of prose after."""
     match = PYTHON_LINE_RE.search(answer)
     if match is None:
@@ -174,12 +190,12 @@ def _check_unfenced(answer: str, settings: CheckSettings) -> CheckResult:
     if not answer[: match.start()].strip():  # the answer is nothing but (broken) code
         return CheckResult(NAME, 0.0, f"answer_type: asked for code, the code does not parse ({error})")
     return CheckResult(
-        NAME, settings.answer_unfenced_code_score, "answer_type: unfenced code mixed with prose (not parsed)"
+        NAME, settings.unfenced_code_score, "answer_type: unfenced code mixed with prose (not parsed)"
     )
 
 
 def check_answer_type(
-    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: AnswerTypeSettings
 ) -> CheckResult:
     """Number asked → a number present; code asked → code that parses; JSON asked → valid JSON."""
     if draft.tool_calls or not draft.content.strip():
@@ -200,3 +216,12 @@ def check_answer_type(
     if _DIGIT_RE.search(answer) or not _NUMBER_WORDS.isdisjoint(words_of(answer.lower())):
         return _HAS_NUMBER
     return _NO_NUMBER
+
+
+SPEC: Final = CheckSpec(
+    name=NAME,
+    run=check_answer_type,
+    settings=AnswerTypeSettings,
+    weight=1.5,  # asking for a number/code/JSON and getting something else is a hard mismatch
+    order=50,
+)

@@ -16,7 +16,7 @@ from typing import Final
 from cascadeflow.cascade.quality.agreement import detect_kind
 from cascadeflow.cascade.quality.arithmetic import Step, close, final_answer, worked_steps
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
-from cascadeflow.config import CheckSettings
+from cascadeflow.cascade.quality.checks.registry import CheckSpec
 from cascadeflow.types import Completion, CompletionRequest
 from cascadeflow.validate import check_int, check_number
 
@@ -58,15 +58,12 @@ class ArithmeticSettings:
     """Share of the question's numbers a worked answer is expected to use (one in five may be a distractor)."""
     min_worked_words: int = 25
     """An answer this long to a calculation is expected to show at least one checkable step."""
-    weight: float = 2.0
-    """Weight in the composite score: like the other checks that find concrete defects."""
 
     def __post_init__(self) -> None:
         for name in ("wrong_step_score", "inconsistent_final_score", "fractional_count_score", "doubt_score",
                      "min_numbers_used"):
             check_number(f"ArithmeticSettings.{name}", getattr(self, name), hi=1.0)
         check_int("ArithmeticSettings.min_worked_words", self.min_worked_words, lo=1)
-        check_number("ArithmeticSettings.weight", self.weight)
 
 
 def _numbers(text: str) -> set[str]:
@@ -74,72 +71,72 @@ def _numbers(text: str) -> set[str]:
             for n in _QUANTITY_RE.findall(text)}
 
 
-class ArithmeticCheck:
-    """``(request, draft, context, settings) -> CheckResult``; see the module docstring."""
-
-    __slots__ = ("settings",)
-
-    def __init__(self, settings: ArithmeticSettings | None = None) -> None:
-        self.settings = settings or ArithmeticSettings()
-
-    @property
-    def default_weight(self) -> float:
-        return self.settings.weight
-
-    def __call__(
-        self, request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
-    ) -> CheckResult:
-        answer = draft.content
-        if draft.tool_calls or not answer.strip():
-            return _NOT_MATH
-        query = request.query
-        if detect_kind(query) != "number":
-            return _NOT_MATH
-        steps = worked_steps(answer)
-        final, _ = final_answer(answer)
-        if final is None and not steps and len(answer.split()) < self.settings.min_worked_words:
-            return _NO_NUMBER  # "Neil Armstrong" to a question that quotes two years: not a calculation
-        defects, doubts = self._defects(query, steps, final), self._doubts(query, answer, steps, final)
-        score = self.settings.doubt_score ** len(doubts)
-        for value, _ in defects:
-            score *= value
-        findings = [text for _, text in defects] + doubts
-        if not findings:
-            return CheckResult(NAME, 1.0, f"arithmetic: {len(steps)} worked steps check out; the final answer follows")
-        return CheckResult(NAME, score, "arithmetic: " + "; ".join(findings))
-
-    def _defects(self, query: str, steps: list[Step], final: float | None) -> list[tuple[float, str]]:
-        s = self.settings
-        found: list[tuple[float, str]] = []
-        wrong = [step for step in steps if not step.ok and not step.rounded]
-        if wrong:
-            step = wrong[0]
-            said = f"{step.expression.strip()} is {step.value:g}, not {step.stated.strip()}"
-            found.append((s.wrong_step_score, said))
-        if final is None:
-            return found
-        if steps and not any(close(final, x) for step in steps for x in (step.value, step.claimed)):
-            found.append((s.inconsistent_final_score, f"the final answer {final:g} is none of the results it computed"))
-        if _COUNT_RE.search(query) and final != int(final):
-            found.append((s.fractional_count_score, f"a count answered with the fraction {final:g}"))
+def _defects(
+    query: str, steps: list[Step], final: float | None, s: ArithmeticSettings
+) -> list[tuple[float, str]]:
+    found: list[tuple[float, str]] = []
+    wrong = [step for step in steps if not step.ok and not step.rounded]
+    if wrong:
+        step = wrong[0]
+        said = f"{step.expression.strip()} is {step.value:g}, not {step.stated.strip()}"
+        found.append((s.wrong_step_score, said))
+    if final is None:
         return found
+    if steps and not any(close(final, x) for step in steps for x in (step.value, step.claimed)):
+        found.append((s.inconsistent_final_score, f"the final answer {final:g} is none of the results it computed"))
+    if _COUNT_RE.search(query) and final != int(final):
+        found.append((s.fractional_count_score, f"a count answered with the fraction {final:g}"))
+    return found
 
-    def _doubts(self, query: str, answer: str, steps: list[Step], final: float | None) -> list[str]:
-        s = self.settings
-        found: list[str] = []
-        if final is None:
-            found.append("states no final number")
-        elif final != int(final) and not _COUNT_RE.search(query) and "." not in "".join(_QUANTITY_RE.findall(query)):
-            found.append(f"the fraction {final:g} from whole numbers only")
-        given = _numbers(query)
-        used = len(given & _numbers(answer)) / len(given) if given else 1.0
-        if steps and used < s.min_numbers_used:
-            found.append(f"uses {used:.0%} of the question's numbers")
-        rounded = [step for step in steps if step.rounded and not close(step.value, step.claimed, step.stated)]
-        if rounded:
-            found.append(f"rounds {rounded[0].value:.3g} to {rounded[0].claimed:g}")
-        if not steps and len(answer.split()) >= s.min_worked_words:
-            found.append("a worked answer with no checkable step")
-        if _HEDGE_RE.search(answer):
-            found.append("hedges (assumes or approximates)")
-        return found
+
+def _doubts(query: str, answer: str, steps: list[Step], final: float | None, s: ArithmeticSettings) -> list[str]:
+    found: list[str] = []
+    if final is None:
+        found.append("states no final number")
+    elif final != int(final) and not _COUNT_RE.search(query) and "." not in "".join(_QUANTITY_RE.findall(query)):
+        found.append(f"the fraction {final:g} from whole numbers only")
+    given = _numbers(query)
+    used = len(given & _numbers(answer)) / len(given) if given else 1.0
+    if steps and used < s.min_numbers_used:
+        found.append(f"uses {used:.0%} of the question's numbers")
+    rounded = [step for step in steps if step.rounded and not close(step.value, step.claimed, step.stated)]
+    if rounded:
+        found.append(f"rounds {rounded[0].value:.3g} to {rounded[0].claimed:g}")
+    if not steps and len(answer.split()) >= s.min_worked_words:
+        found.append("a worked answer with no checkable step")
+    if _HEDGE_RE.search(answer):
+        found.append("hedges (assumes or approximates)")
+    return found
+
+
+def check_arithmetic(
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: ArithmeticSettings
+) -> CheckResult:
+    """Worked steps recomputed; the final answer must follow from them and fit the question."""
+    answer = draft.content
+    if draft.tool_calls or not answer.strip():
+        return _NOT_MATH
+    query = request.query
+    if detect_kind(query) != "number":
+        return _NOT_MATH
+    steps = worked_steps(answer)
+    final, _ = final_answer(answer)
+    if final is None and not steps and len(answer.split()) < settings.min_worked_words:
+        return _NO_NUMBER  # "Neil Armstrong" to a question that quotes two years: not a calculation
+    defects, doubts = _defects(query, steps, final, settings), _doubts(query, answer, steps, final, settings)
+    score = settings.doubt_score ** len(doubts)
+    for value, _ in defects:
+        score *= value
+    findings = [text for _, text in defects] + doubts
+    if not findings:
+        return CheckResult(NAME, 1.0, f"arithmetic: {len(steps)} worked steps check out; the final answer follows")
+    return CheckResult(NAME, score, "arithmetic: " + "; ".join(findings))
+
+
+SPEC: Final = CheckSpec(
+    name=NAME,
+    run=check_arithmetic,
+    settings=ArithmeticSettings,
+    weight=2.0,  # like the other checks that find concrete defects
+    order=54,
+)

@@ -15,7 +15,7 @@ from typing import Final
 
 from cascadeflow.cascade.quality.agreement import normalize_choice, parse_options
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
-from cascadeflow.config import CheckSettings
+from cascadeflow.cascade.quality.checks.registry import CheckSpec
 from cascadeflow.types import Completion, CompletionRequest
 from cascadeflow.validate import check_number
 
@@ -34,13 +34,10 @@ class ChoiceSettings:
     """No option can be read from the answer (or it names one that does not exist): unusable as an answer."""
     several_score: float = 0.2
     """The answer names two or more different options: it has not chosen."""
-    weight: float = 2.0
-    """Weight in the composite score: a format failure is as concrete as an empty answer."""
 
     def __post_init__(self) -> None:
         for name in ("unreadable_score", "several_score"):
             check_number(f"ChoiceSettings.{name}", getattr(self, name), hi=1.0)
-        check_number("ChoiceSettings.weight", self.weight)
 
 
 def named_options(answer: str, labels: set[str]) -> set[str]:
@@ -49,34 +46,32 @@ def named_options(answer: str, labels: set[str]) -> set[str]:
     return found & labels
 
 
-class ChoiceCheck:
-    """``(request, draft, context, settings) -> CheckResult``; see the module docstring."""
+def check_choice(
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: ChoiceSettings
+) -> CheckResult:
+    """Exactly one of the offered options is picked."""
+    if draft.tool_calls or not draft.content.strip():
+        return _NOT_CHOICE
+    query = request.query
+    options = parse_options(query)
+    if not options:
+        return _NOT_CHOICE
+    picked = normalize_choice(draft.content, query)
+    labels = [label for label, _ in options]
+    if picked is None:
+        return CheckResult(NAME, settings.unreadable_score,
+                           f"choice: the answer picks none of the options {', '.join(labels)}")
+    mentioned = named_options(draft.content, set(labels))
+    if len(mentioned) > 1:
+        return CheckResult(NAME, settings.several_score,
+                           f"choice: the answer names several options ({', '.join(sorted(mentioned))})")
+    return CheckResult(NAME, 1.0, f"choice: picks option {labels[int(picked)]} of {len(labels)}")
 
-    __slots__ = ("settings",)
 
-    def __init__(self, settings: ChoiceSettings | None = None) -> None:
-        self.settings = settings or ChoiceSettings()
-
-    @property
-    def default_weight(self) -> float:
-        return self.settings.weight
-
-    def __call__(
-        self, request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
-    ) -> CheckResult:
-        if draft.tool_calls or not draft.content.strip():
-            return _NOT_CHOICE
-        query = request.query
-        options = parse_options(query)
-        if not options:
-            return _NOT_CHOICE
-        picked = normalize_choice(draft.content, query)
-        labels = [label for label, _ in options]
-        if picked is None:
-            return CheckResult(NAME, self.settings.unreadable_score,
-                               f"choice: the answer picks none of the options {', '.join(labels)}")
-        mentioned = named_options(draft.content, set(labels))
-        if len(mentioned) > 1:
-            return CheckResult(NAME, self.settings.several_score,
-                               f"choice: the answer names several options ({', '.join(sorted(mentioned))})")
-        return CheckResult(NAME, 1.0, f"choice: picks option {labels[int(picked)]} of {len(labels)}")
+SPEC: Final = CheckSpec(
+    name=NAME,
+    run=check_choice,
+    settings=ChoiceSettings,
+    weight=2.0,  # a format failure is as concrete as an empty answer
+    order=52,  # before relevance, which leaves multiple-choice answers to this check
+)

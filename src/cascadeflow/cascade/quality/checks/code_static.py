@@ -19,8 +19,8 @@ from typing import Final
 
 from cascadeflow.cascade.quality.agreement import detect_kind, extract_python
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
+from cascadeflow.cascade.quality.checks.registry import CheckSpec
 from cascadeflow.cascade.quality.text import fenced_blocks, python_syntax_error
-from cascadeflow.config import CheckSettings
 from cascadeflow.types import Completion, CompletionRequest
 from cascadeflow.validate import check_number
 
@@ -47,14 +47,11 @@ class CodeStaticSettings:
     a real bug, but one the caller's own imports often hide, so doubt rather than a veto."""
     arity_score: float = 0.25
     """The answer's own example calls its function with a number of arguments it does not accept."""
-    weight: float = 1.5
-    """Weight in the composite score: like ``answer_type``, which judges whether the code parses."""
 
     def __post_init__(self) -> None:
         for name in ("no_definition_score", "stub_score", "undefined_name_score", "missing_import_score",
                      "arity_score"):
             check_number(f"CodeStaticSettings.{name}", getattr(self, name), hi=1.0)
-        check_number("CodeStaticSettings.weight", self.weight)
 
 
 def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -136,51 +133,49 @@ def answer_code(answer: str) -> str | None:
     return extract_python(answer)
 
 
-class CodeStaticCheck:
-    """``(request, draft, context, settings) -> CheckResult``; see the module docstring."""
+def check_code_static(
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CodeStaticSettings
+) -> CheckResult:
+    """Defines what was asked, with a body, no undefined names, and its own examples call it right."""
+    if draft.tool_calls or not draft.content.strip() or detect_kind(request.query) != "code":
+        return _NOT_CODE
+    code = answer_code(draft.content)
+    if code is None:
+        return _NO_CODE
+    tree = ast.parse(code)
+    s = settings
+    score, findings = 1.0, []
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    if not defs and _ASKS_DEFINITION_RE.search(request.query):
+        score *= s.no_definition_score
+        findings.append("defines no function or class")
+    stubs = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+             and _is_stub(n)]
+    if stubs and len(stubs) == len([n for n in defs if not isinstance(n, ast.ClassDef)]):
+        score *= s.stub_score
+        findings.append(f"{stubs[0]}() has no body")
+    missing = undefined_names(_last_definitions(tree))
+    modules = [name for name in missing if name in sys.stdlib_module_names]
+    unknown = [name for name in missing if name not in modules]
+    if unknown:
+        score *= s.undefined_name_score
+        findings.append(f"uses undefined name(s) {', '.join(unknown[:3])}")
+    if modules:
+        score *= s.missing_import_score
+        findings.append(f"does not import {', '.join(modules[:3])}")
+    arity = _arity_errors(tree)
+    if arity:
+        score *= s.arity_score
+        findings.append(arity[0])
+    if not findings:
+        return CheckResult(NAME, 1.0, "code_static: defines what was asked, no undefined names")
+    return CheckResult(NAME, score, "code_static: " + "; ".join(findings))
 
-    __slots__ = ("settings",)
 
-    def __init__(self, settings: CodeStaticSettings | None = None) -> None:
-        self.settings = settings or CodeStaticSettings()
-
-    @property
-    def default_weight(self) -> float:
-        return self.settings.weight
-
-    def __call__(
-        self, request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
-    ) -> CheckResult:
-        if draft.tool_calls or not draft.content.strip() or detect_kind(request.query) != "code":
-            return _NOT_CODE
-        code = answer_code(draft.content)
-        if code is None:
-            return _NO_CODE
-        tree = ast.parse(code)
-        s = self.settings
-        score, findings = 1.0, []
-        defs = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
-        if not defs and _ASKS_DEFINITION_RE.search(request.query):
-            score *= s.no_definition_score
-            findings.append("defines no function or class")
-        stubs = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-                 and _is_stub(n)]
-        if stubs and len(stubs) == len([n for n in defs if not isinstance(n, ast.ClassDef)]):
-            score *= s.stub_score
-            findings.append(f"{stubs[0]}() has no body")
-        missing = undefined_names(_last_definitions(tree))
-        modules = [name for name in missing if name in sys.stdlib_module_names]
-        unknown = [name for name in missing if name not in modules]
-        if unknown:
-            score *= s.undefined_name_score
-            findings.append(f"uses undefined name(s) {', '.join(unknown[:3])}")
-        if modules:
-            score *= s.missing_import_score
-            findings.append(f"does not import {', '.join(modules[:3])}")
-        arity = _arity_errors(tree)
-        if arity:
-            score *= s.arity_score
-            findings.append(arity[0])
-        if not findings:
-            return CheckResult(NAME, 1.0, "code_static: defines what was asked, no undefined names")
-        return CheckResult(NAME, score, "code_static: " + "; ".join(findings))
+SPEC: Final = CheckSpec(
+    name=NAME,
+    run=check_code_static,
+    settings=CodeStaticSettings,
+    weight=1.5,  # like answer_type, which judges whether the code parses
+    order=56,
+)

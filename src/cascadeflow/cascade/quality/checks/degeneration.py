@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Final
 
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
+from cascadeflow.cascade.quality.checks.registry import CheckSpec
 from cascadeflow.cascade.quality.text import strip_fences
-from cascadeflow.config import CheckSettings
 from cascadeflow.types import Completion, CompletionRequest
+from cascadeflow.validate import check_int, check_number
 
 NAME: Final = "degeneration"
 _OK: Final = CheckResult(NAME, 1.0, "no repetition or gibberish")
@@ -37,6 +39,45 @@ _ENTROPY_SCREEN_CHARS_PER_WORD: Final = 12
 character loops ("hahaha...", "!!!!...") and random soup have few spaces; prose averages ~6, code ~8."""
 
 
+@dataclass(frozen=True)
+class DegenerationSettings:
+    """When text counts as a loop or as gibberish, each bound with the reason for its default. The prefixes
+    name the measure (repeated word n-grams, repeated lines, gibberish words, character entropy)."""
+
+    repeat_ngram: int = 3
+    """Loops are measured on word trigrams: long enough that ordinary phrases ("of the") rarely repeat."""
+    repeat_min_words: int = 10
+    """Below ~10 words a repetition ratio is noise ("No, no, no." is emphasis, not a loop)."""
+    repeat_max_ratio: float = 0.5
+    """Share of repeated trigrams above which text is a loop: prose stays under ~0.15, loops exceed 0.6."""
+    repeat_line_min: int = 4
+    """Repeated-line checks need at least four substantive lines to say anything."""
+    repeat_line_chars: int = 12
+    """Lines shorter than this (braces, '---', short list stubs) may legitimately repeat and are ignored."""
+    repeat_line_max_ratio: float = 0.5
+    """More than half of the substantive lines being copies of others is a loop."""
+    gibberish_min_words: int = 8
+    """Gibberish ratios need a sentence or so of words to be meaningful."""
+    gibberish_max_ratio: float = 0.35
+    """Share of words containing a run of five lower-case consonants: English prose has ~0-3% (acronyms are
+    upper case and not counted), keyboard mash and token soup well over a third."""
+    entropy_min_chars: int = 40
+    """Character entropy is judged only on at least ~40 characters; shorter samples swing too much."""
+    entropy_low: float = 2.5
+    """Bits per character below which text is a character loop ("hahaha", "!!!!"); English runs ~4.1."""
+    entropy_high: float = 5.8
+    """Bits per character above which ASCII text is random soup (~6.1); base64/hex stay <= 5.7, English ~4.2."""
+
+    def __post_init__(self) -> None:
+        for name in ("repeat_ngram", "repeat_min_words", "repeat_line_min", "repeat_line_chars",
+                     "gibberish_min_words", "entropy_min_chars"):  # fmt: skip
+            check_int(f"DegenerationSettings.{name}", getattr(self, name), lo=1)
+        for name in ("repeat_max_ratio", "repeat_line_max_ratio", "gibberish_max_ratio"):
+            check_number(f"DegenerationSettings.{name}", getattr(self, name), hi=1.0)
+        check_number("DegenerationSettings.entropy_high", self.entropy_high)
+        check_number("DegenerationSettings.entropy_low", self.entropy_low, hi=self.entropy_high)
+
+
 def _entropy(text: str) -> float:
     n = len(text)
     total = 0.0
@@ -46,7 +87,7 @@ def _entropy(text: str) -> float:
     return total
 
 
-def _repetition(words: list[str], settings: CheckSettings) -> str | None:
+def _repetition(words: list[str], settings: DegenerationSettings) -> str | None:
     """Reason when too many word n-grams repeat, else None."""
     n = len(words)
     size = settings.repeat_ngram
@@ -62,7 +103,7 @@ def _repetition(words: list[str], settings: CheckSettings) -> str | None:
     return None
 
 
-def _repeated_lines(text: str, settings: CheckSettings) -> str | None:
+def _repeated_lines(text: str, settings: DegenerationSettings) -> str | None:
     lines = [s for line in text.splitlines() if len(s := line.strip()) >= settings.repeat_line_chars]
     if len(lines) < settings.repeat_line_min:
         return None
@@ -83,7 +124,7 @@ def _broken_characters(text: str) -> CheckResult | None:
     return CheckResult(NAME, _ONE_REPLACEMENT_SCORE, "degeneration: one broken character (U+FFFD) in the answer")
 
 
-def _gibberish(text: str, words: int, settings: CheckSettings) -> str | None:
+def _gibberish(text: str, words: int, settings: DegenerationSettings) -> str | None:
     """Reason when the text looks like token soup or a character loop, else None."""
     size = len(text)
     if words >= settings.gibberish_min_words:
@@ -103,7 +144,7 @@ def _gibberish(text: str, words: int, settings: CheckSettings) -> str | None:
 
 
 def check_degeneration(
-    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: DegenerationSettings
 ) -> CheckResult:
     """Veto repetition loops (repeated n-grams or lines) and gibberish (non-words, entropy extremes)."""
     content = draft.content
@@ -124,3 +165,12 @@ def check_degeneration(
     if reason is not None:
         return CheckResult(NAME, 0.0, reason)
     return broken or _OK
+
+
+SPEC: Final = CheckSpec(
+    name=NAME,
+    run=check_degeneration,
+    settings=DegenerationSettings,
+    weight=2.0,  # a repetition loop or gibberish is a near-certain failure: weighted highest
+    order=30,
+)

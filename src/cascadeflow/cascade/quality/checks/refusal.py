@@ -9,11 +9,13 @@ single passing remark deep in a long confident answer costs a little, never a ve
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final
 
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
-from cascadeflow.config import CheckSettings
+from cascadeflow.cascade.quality.checks.registry import CheckSpec
 from cascadeflow.types import Completion, CompletionRequest
+from cascadeflow.validate import check_int, check_number
 
 NAME: Final = "refusal"
 _OK: Final = CheckResult(NAME, 1.0, "no refusal or hedging")
@@ -52,6 +54,27 @@ _REPORTED: Final = ("say ", "says ", "said ", "saying ", "admit ", "admits ", "a
 _REPORTED_WINDOW: Final = 12  # characters before a match searched for those words
 
 
+@dataclass(frozen=True)
+class RefusalSettings:
+    """Where a refusal or hedge decides the answer, each bound with the reason for its default."""
+
+    lead_chars: int = 160
+    """A refusal or first-person hedge within the first ~160 characters (the opening sentence or two) is
+    what the answer is about; later ones may be a remark in passing."""
+    short_words: int = 40
+    """In an answer of at most ~40 words (2-3 sentences) a first-person hedge dominates wherever it stands."""
+    max_density: float = 0.02
+    """More than one hedge per 50 words is an unsure answer even when none opens it."""
+    passing_score: float = 0.8
+    """A single hedge deep inside a long, otherwise confident answer costs a little, never a veto."""
+
+    def __post_init__(self) -> None:
+        for name in ("lead_chars", "short_words"):
+            check_int(f"RefusalSettings.{name}", getattr(self, name), lo=1)
+        for name in ("max_density", "passing_score"):
+            check_number(f"RefusalSettings.{name}", getattr(self, name), hi=1.0)
+
+
 def _is_quoted(text: str, start: int) -> bool:
     """Inside double quotes, or introduced as reported speech, rather than said by the model itself."""
     if text.count('"', 0, start) % 2 or text.count("“", 0, start) > text.count("”", 0, start):
@@ -60,7 +83,7 @@ def _is_quoted(text: str, start: int) -> bool:
 
 
 def check_refusal(
-    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: RefusalSettings
 ) -> CheckResult:
     """Veto a refusal or hedge that opens the answer, fills a short one, or recurs; shave a passing one."""
     text = draft.content.strip().lower()
@@ -77,14 +100,23 @@ def check_refusal(
         if (start and text[start - 1].isalnum()) or _is_quoted(text, start):
             continue
         kind = "refusal" if match.lastgroup == "refusal" else "hedging"
-        if start < settings.refusal_lead_chars:
+        if start < settings.lead_chars:
             return CheckResult(NAME, 0.0, f"refusal: the answer opens with {kind} ({match.group()!r})")
         found.append(match.group())
     if not found:
         return _OK
     words = len(text.split())
-    if words <= settings.refusal_short_words or len(found) / words > settings.refusal_max_density:
+    if words <= settings.short_words or len(found) / words > settings.max_density:
         return CheckResult(NAME, 0.0, f"refusal: hedges {len(found)}x in {words} words ({found[0]!r})")
     return CheckResult(
-        NAME, settings.refusal_passing_score, f"refusal: one passing hedge late in the answer ({found[0]!r})"
+        NAME, settings.passing_score, f"refusal: one passing hedge late in the answer ({found[0]!r})"
     )
+
+
+SPEC: Final = CheckSpec(
+    name=NAME,
+    run=check_refusal,
+    settings=RefusalSettings,
+    weight=2.0,  # refusal/hedging is the most common way a small model signals it cannot answer
+    order=20,
+)

@@ -8,17 +8,24 @@ belongs, arguments that are not an object) with JSON Schema's basic keywords: ``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
-from cascadeflow.config import CheckSettings
+from cascadeflow.cascade.quality.checks.registry import CheckSpec
 from cascadeflow.types import Completion, CompletionRequest, ToolCall, ToolSpec
 
 NAME: Final = "tool_calls"
 _NO_CALLS: Final = CheckResult(NAME, 1.0, "no tool calls", applicable=False)
 _MAX_DEPTH: Final = 8  # schemas nest a few levels; deeper recursion would only follow pathological input
 _MAX_ERRORS_SHOWN: Final = 3
+
+
+@dataclass(frozen=True)
+class ToolCallsSettings:
+    """None yet: every finding of this check (an unknown tool, arguments that do not fit) makes the call
+    unusable, so there is no degree to tune."""
 
 _TYPE_CHECKS: Final[Mapping[str, Callable[[object], bool]]] = MappingProxyType({
     "object": lambda v: isinstance(v, dict),
@@ -76,7 +83,7 @@ def _call_errors(call: ToolCall, tools: Mapping[str, ToolSpec]) -> list[str]:
 
 
 def check_tool_calls(
-    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: CheckSettings
+    request: CompletionRequest, draft: Completion, context: ValidationContext, settings: ToolCallsSettings
 ) -> CheckResult:
     """Veto calls to tools that were not offered, or whose arguments do not fit the tool's schema."""
     if not draft.tool_calls:
@@ -89,3 +96,11 @@ def check_tool_calls(
     names = ", ".join(c.name for c in draft.tool_calls)
     return CheckResult(NAME, 1.0, f"tool_calls: {len(draft.tool_calls)} valid call(s) ({names})")
 
+
+SPEC: Final = CheckSpec(
+    name=NAME,
+    run=check_tool_calls,
+    settings=ToolCallsSettings,
+    weight=2.0,  # tool calls that name unknown tools or carry invalid JSON are unusable
+    order=40,
+)
