@@ -137,3 +137,7 @@ def analyze(path: Path) -> dict[str, Any]:
     out.write_text(json.dumps(report, indent=1))
     print(f"wrote {out}")
     return report
+
+
+if __name__ == "__main__":
+    analyze(RESULTS / "local_signals.json")
