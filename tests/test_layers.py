@@ -29,6 +29,8 @@ LAYERS: dict[str, int] = {
     # composition: the agent wires tiers, providers, validators and governance hooks together
     "cascadeflow.agent": 5, "cascadeflow.cascade_agent": 5, "cascadeflow.local_defaults": 5,
     "cascadeflow.env_config": 5, "cascadeflow.agent_wiring": 5, "cascadeflow.production": 5,
+    # shadow-mode self-calibration wraps an agent and feeds its validators (opt-in, runtime)
+    "cascadeflow.shadow": 5,
     # offline
     "cascadeflow.calibrate": 6, "cascadeflow.bench": 6,
     # surface

@@ -1,13 +1,14 @@
 """How :class:`~cascadeflow.cascade_agent.CascadeAgent` wires its parts: one tier per model (built through the
 registry or injected, every one through the same wrapper chain, priced, ordered), the wrapper chain itself
-(resilience first, then a cache, then the user's layers), and the run hooks (the agent's own plus a cost
+(resilience first, then a cache, then the user's layers), the default judge of chains of three or more tiers
+(corroboration), and the run hooks (the agent's own plus a cost
 tracker's). Kept apart from the agent so each file stays one concern.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from cascadeflow.cascade.engine import Tier
 from cascadeflow.cascade.hooks import RunHooks
@@ -24,6 +25,25 @@ from cascadeflow.providers.wrapper import Layer, WrapperChain
 if TYPE_CHECKING:
     from cascadeflow.budget.tracker import CostTracker
     from cascadeflow.traffic.cache_layer import ResponseCache
+
+
+MIN_TIERS_FOR_CORROBORATION: Final = 3
+"""With two tiers an accepted draft must cost the cheap model only; from three on, a middle tier was asked for."""
+
+
+def corroborate_by_default(tiers: list[Tier], rules: Validator) -> list[Tier]:
+    """With three or more tiers and no validator given, cheap tiers without their own validator keep a
+    checkable answer (an option, a final number) only when an earlier cheap draft agrees with it
+    (:mod:`~cascadeflow.cascade.quality.corroboration`); other answers are judged by the rules alone."""
+    if len(tiers) < MIN_TIERS_FOR_CORROBORATION:
+        return tiers
+    from dataclasses import replace
+
+    from cascadeflow.cascade.quality.corroboration import CorroborationValidator
+
+    judge = CorroborationValidator(rules)
+    last = len(tiers) - 1
+    return [replace(t, validator=judge) if i < last and t.validator is None else t for i, t in enumerate(tiers)]
 
 
 def build_tiers(

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from cascadeflow.agent_wiring import build_tiers, check_hooks, tracker_hooks, wrapper_chain
+from cascadeflow.agent_wiring import build_tiers, check_hooks, corroborate_by_default, tracker_hooks, wrapper_chain
 from cascadeflow.cascade.engine import CascadeEngine, CascadeOptions, ComplexityDetectorLike
 from cascadeflow.cascade.hooks import RunHooks
 from cascadeflow.cascade.quality.base import Validator
@@ -74,7 +74,9 @@ class CascadeAgent:
             same object to several agents to load each model once. Created (and closed by :meth:`aclose`) if
             not given.
         registry: where provider names are looked up (default: the built-in presets).
-        validator: replaces the built-in composite validator for every tier.
+        validator: replaces the built-in composite validator for every tier. Without it, chains of three or more
+            tiers keep a checkable cheap answer (an option, a final number) only when an earlier cheap draft
+            agrees with it (:mod:`~cascadeflow.cascade.quality.corroboration`); two tiers use the rules alone.
         tier_validators: model name → validator for that tier only (e.g. agreement with the tier below).
         domain_rules: per domain, per complexity (``simple``/``medium``/``high`` or the five levels), the model
             names to try in order — the v0.2.0 plan's ``routing.domain_rules`` (see
@@ -152,6 +154,7 @@ class CascadeAgent:
             from cascadeflow.cascade.quality.composite import build_validator
 
             validator = build_validator(self.quality_config)
+            tiers = corroborate_by_default(tiers, validator)
         if complexity_detector is None:
             from cascadeflow.cascade.complexity import ComplexityDetector
 

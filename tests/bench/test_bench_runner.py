@@ -143,3 +143,24 @@ def test_plan_written_by_hand_replays_via_cli(routerbench_csv: Path, tmp_path: P
     report = json.loads((tmp_path / "h.json").read_text())
     assert report["accuracy"] == pytest.approx(right / len(records), abs=1e-5)
     assert report["cost"] == pytest.approx(float(cost), abs=1e-6)
+
+
+def test_the_default_strategy_replays_what_cascade_agent_models_does(routerbench_csv: Path, tmp_path: Path) -> None:
+    """--strategy default: CascadeAgent(models) alone — corroboration with three tiers, so the first tier never
+    answers a multiple-choice prompt on its own; the report carries the AUROC of the decisions."""
+    out = tmp_path / "default.json"
+    result = CliRunner().invoke(build_app(), [
+        "bench", "replay", "--data", str(routerbench_csv), "--models", "tiny-7b,mid-34b,big-gpt",
+        "--strategy", "default", "--json", str(out), "--no-probe"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["answered_by"]["tiny-7b"] == 0 and report["answered_by"]["mid-34b"] > 0
+    assert 0.0 <= report["decision_auroc"] <= 1.0
+    online = tmp_path / "online.json"
+    plot = tmp_path / "online.png"
+    result = CliRunner().invoke(build_app(), [
+        "bench", "replay", "--data", str(routerbench_csv), "--models", "tiny-7b,mid-34b,big-gpt",
+        "--strategy", "default", "--online", "--target-quality", "0.9", "--json", str(online), "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    streamed = json.loads(online.read_text())
+    assert {"quality_ratio", "cost_ratio", "shadow_rate", "series"} <= set(streamed) and plot.stat().st_size > 0

@@ -109,6 +109,27 @@ async def test_chains_are_searched_in_any_order_and_the_plan_keeps_its_order(tmp
         plan_from_dict({**_plan_dict(), "tier_order": "random"})
 
 
+def test_risk_control_writes_its_bound_and_costs_more_than_the_point_estimate() -> None:
+    records = synthetic(400, seed=9)
+    chain = ("cheap_a", "cheap_b", "top")
+    bounded = calibrate(records, CalibrationSettings(target_quality=0.9, folds=3, strategies=("agreement",),
+                                                     shortlist=2, chain=chain))
+    point = calibrate(records, CalibrationSettings(target_quality=0.9, folds=3, strategies=("agreement",),
+                                                   shortlist=2, chain=chain, delta=None))
+    risk = bounded.plan.calibration["risk_control"]
+    assert bounded.plan.models == ("cheap_a", "cheap_b", "top")  # --chain: only thresholds were searched
+    assert risk["delta"] == 0.1 and risk["quality_lower_bound"] >= 0.9  # the plan's promise holds on its data
+    assert "risk_control" not in point.plan.calibration
+    assert bounded.plan.calibration["fit_quality_ratio"] >= point.plan.calibration["fit_quality_ratio"]
+    assert bounded.plan.calibration["fit_cost_ratio"] >= point.plan.calibration["fit_cost_ratio"]
+    with pytest.raises(ConfigError, match="delta"):
+        CalibrationSettings(delta=1.5)
+    with pytest.raises(ConfigError, match="chain"):
+        CalibrationSettings(chain=("top",))
+    with pytest.raises(ConfigError, match="features"):
+        CalibrationSettings(features="some")
+
+
 def test_settings_and_data_are_validated() -> None:
     with pytest.raises(ConfigError, match="strategies"):
         CalibrationSettings(strategies=("magic",))

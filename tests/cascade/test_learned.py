@@ -11,6 +11,7 @@ import pytest
 
 from cascadeflow import CascadeAgent, ModelConfig
 from cascadeflow.calibrate.fit import fit_scorer
+from cascadeflow.cascade.quality.arithmetic import safe_eval
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Verdict
 from cascadeflow.cascade.quality.learned import (
     LearnedScorer,
@@ -19,7 +20,6 @@ from cascadeflow.cascade.quality.learned import (
     arithmetic_steps,
     draft_features,
     rule_scores,
-    safe_eval,
 )
 from cascadeflow.errors import ConfigError
 from cascadeflow.providers.fakes import ScriptedProvider

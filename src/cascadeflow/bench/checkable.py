@@ -11,16 +11,25 @@ A code answer that cannot be run (no runner on this machine) is *unchecked* (``N
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from pathlib import Path
+from typing import Any, Final, Literal, TypeAlias, cast
+
+from cascadeflow.errors import ConfigError
 
 Kind: TypeAlias = Literal["fact", "number", "code"]
 CodeRunner: TypeAlias = Callable[[str, str, Sequence[tuple[Any, ...]]], "list[Any] | None"]
 """``(answer code, entry function, probe argument tuples) -> return values`` (an exception counts as ``None``),
 or None when the code could not be run at all."""
+
+LOCAL_SET: Final = Path(__file__).with_name("data") / "local_checkable.jsonl"
+"""~100 labelled questions for the local pair: short facts, arithmetic, GSM8K word problems (questions GPT-4
+answered right in RouteLLM's recordings), small code tasks; ``group`` is "simple" or "hard"."""
+_KINDS: Final = ("fact", "number", "code")
 
 TEXT_F1_AGREE = 0.5
 """Two fact answers sharing half their words say the same thing in different words."""
@@ -95,3 +104,26 @@ def agree(query: CheckableQuery, a: str, b: str, runner: CodeRunner | None = Non
         if ra is not None and rb is not None:
             return ra == rb
     return " ".join(a.lower().split()) == " ".join(b.lower().split()) or text_f1(a, b) >= TEXT_F1_AGREE
+
+
+def _query(row: Any, where: str) -> CheckableQuery:
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str) or row.get("kind") not in _KINDS:
+        raise ConfigError(where, "needs a 'text' and a 'kind' of fact, number or code")
+    expect = row.get("expect")
+    if not isinstance(expect, list) or not expect:
+        raise ConfigError(f"{where}.expect", "must be a non-empty list")
+    probes = row.get("probes", [])
+    if row["kind"] == "code" and (not row.get("entry") or not isinstance(probes, list) or len(probes) != len(expect)):
+        raise ConfigError(f"{where}.probes", "a code question needs an entry function and one probe per expected value")
+    return CheckableQuery(row["text"], cast(Kind, row["kind"]), tuple(expect), str(row.get("entry", "")),
+                          tuple(tuple(p) for p in probes), str(row.get("group", "")), str(row.get("shown", "")))
+
+
+def load_checkable(path: str | Path = LOCAL_SET) -> tuple[CheckableQuery, ...]:
+    """The labelled questions of a JSON-lines file (default: the local set shipped with the package)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        rows = [(n, json.loads(line)) for n, line in enumerate(lines, 1) if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise ConfigError("data", f"cannot read checkable questions from {path}: {exc}") from exc
+    return tuple(_query(row, f"{Path(path).name}:{n}") for n, row in rows)

@@ -29,6 +29,9 @@ def _silent(stage: str, done: int, total: int) -> None:
 
 STRATEGY_DEFAULT_THRESHOLD: Final = MappingProxyType({"agreement": 1.0, "rule": 0.7})
 """agreement 1.0: accept only when every earlier draft agrees; rule 0.7: QualityConfig.for_cascade()."""
+DEFAULT_STRATEGY: Final = "default"
+"""The package's own default: ``CascadeAgent(models=[...])`` with nothing else (no plan, default start tiers)."""
+STRATEGIES: Final = (*STRATEGY_DEFAULT_THRESHOLD, DEFAULT_STRATEGY)
 
 
 def load_split(
@@ -41,13 +44,22 @@ def load_split(
     return records if holdout is None else split_records(records, holdout=holdout, part=part, seed=seed)
 
 
+def default_agent_kwargs(models: list[str]) -> dict[str, Any]:
+    """``CascadeAgent`` arguments of the package default over replayed ``models`` (tried in the order given)."""
+    from cascadeflow.providers.replay import replay_model_config
+
+    if len(models) < 2:
+        raise ConfigError("models", "give at least two models (the order to try, top last)")
+    return {"models": [replay_model_config(m) for m in models]}
+
+
 def simple_plan(
     models: list[str], strategy: str, threshold: float | None, *, execute_code: bool = False
 ) -> CascadePlan:
     if len(models) < 2:
         raise ConfigError("models", "give at least two models (the order to try, top last)")
     if strategy not in STRATEGY_DEFAULT_THRESHOLD:
-        raise ConfigError("strategy", f"choose one of {sorted(STRATEGY_DEFAULT_THRESHOLD)}, got {strategy!r}")
+        raise ConfigError("strategy", f"choose one of {sorted(STRATEGIES)}, got {strategy!r}")
     t = STRATEGY_DEFAULT_THRESHOLD[strategy] if threshold is None else threshold
     base = {"provider": "replay"}
     tiers = []

@@ -2,6 +2,7 @@
 
 Top-level keys: ``accuracy``, ``cost``, ``top_model_accuracy``, ``top_model_cost``, ``quality_ratio``,
 ``cost_ratio``, ``acceptance_rate`` (per tier: accepted / reached), ``answered_by``, ``top_rate``,
+``decision_auroc`` (the accept/escalate decisions themselves against draft correctness),
 ``by_dataset``, ``baselines`` and ``signals`` (per signal: ``apgr``, ``cpt50``, ``cpt80``, ``cost_at_95``,
 ``auroc``, ``auroc_per_tier``, ``curve``). The configured strategy's sweep metrics (signal ``config``) are
 repeated at the top level as ``apgr``, ``cpt50``, ``cpt80``, ``cost_at_95`` and ``auroc``: the numbers of the
@@ -57,10 +58,28 @@ def summarize_run(records: Sequence[RecordedPrompt], run: ReplayRun) -> dict[str
     out["acceptance_rate"] = {t: _r(kept[t] / reached[t] if reached[t] else None) for t in run.tiers}
     out["answered_by"] = {t: _r(sum(p.model_used == t for p in run.runs) / n) for t in run.tiers}
     out["top_rate"] = _r(reached[top] / n)
+    out["decision_auroc"] = decision_auroc(run, by_id)
     datasets = sorted({p.dataset for p in run.runs})
     if len(datasets) > 1:
         out["by_dataset"] = {d: _block([p for p in run.runs if p.dataset == d], by_id, top) for d in datasets}
     return out
+
+
+def decision_auroc(run: ReplayRun, by_id: Mapping[str, RecordedPrompt]) -> float | None:
+    """AUROC of the cascade's own accept/escalate *decisions* (accepted = 1) against whether each judged cheap
+    draft was correct, pooled over the tiers below the top: what an outside observer who sees only which
+    models were called can measure. For a yes/no decision it equals (TPR + TNR) / 2."""
+    from cascadeflow.bench.metrics import auroc
+
+    top = run.tiers[-1]
+    decisions: list[float] = []
+    labels: list[bool] = []
+    for prompt in run.runs:
+        for model, action, _ in prompt.steps:
+            if model != top and action in ("accept", "escalate"):
+                decisions.append(1.0 if action == "accept" else 0.0)
+                labels.append(bool(by_id[prompt.prompt_id].answers[model].correct))
+    return _r(auroc(decisions, labels), 4) if decisions else None
 
 
 def build_report(
@@ -165,4 +184,56 @@ def signals_markdown(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
             s = r.get("signals", {}).get(name)
             cells.append("—" if s is None else f"{_num(s.get('auroc'), 2)} / {_num(s.get('apgr'), 2)}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def defaults_markdown(rows: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], seeds: Sequence[str]) -> str:
+    """The package's default configuration per data set: quality and cost vs the top model, the share of prompts
+    answered below the top tier, and the AUROC of the keep/escalate decisions themselves, per split and on
+    average."""
+    head = " | ".join(f"split {s}" for s in seeds)
+    lines = [f"| default configuration | {head} | mean | answered below the top | decision AUROC (per split) |",
+             "|---|" + "---|" * (len(seeds) + 3)]
+    for name, reports in rows:
+        cells = [f"{_pct(r['quality_ratio'])} @ {_pct(r['cost_ratio'])}" for r in reports]
+        quality = _mean([float(r["quality_ratio"]) for r in reports])
+        cost = _mean([float(r["cost_ratio"]) for r in reports])
+        kept = [1.0 - float(r["answered_by"][r["tiers"][-1]]) for r in reports]
+        aurocs = [r.get("decision_auroc") for r in reports]
+        mean_auroc = _num(_mean([float(a) for a in aurocs if a is not None]), 2)
+        lines.append(f"| {name} | {' | '.join(cells)} | **{_pct(quality)} @ {_pct(cost)}** | {_pct(_mean(kept))} | "
+                     f"{' / '.join(_num(a, 2) for a in aurocs)} (mean **{mean_auroc}**) |")
+    return "\n".join(lines) + "\n"
+
+
+def online_markdown(rows: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], seeds: Sequence[str]) -> str:
+    """Online (label-free, shadow calls billed) against offline calibrated plans on the same unseen streams."""
+    head = " | ".join(f"split {s}" for s in seeds)
+    lines = [f"| plan | {head} | mean | shadowed |", "|---|" + "---|" * (len(seeds) + 2)]
+    for name, reports in rows:
+        cells = [f"{_pct(r['quality_ratio'])} @ {_pct(r['cost_ratio'])}" for r in reports]
+        quality = _mean([float(r["quality_ratio"]) for r in reports])
+        cost = _mean([float(r["cost_ratio"]) for r in reports])
+        shadow = _mean([float(r["shadow_rate"]) for r in reports if "shadow_rate" in r])
+        lines.append(f"| {name} | {' | '.join(cells)} | **{_pct(quality)} @ {_pct(cost)}** | {_pct(shadow)} |")
+    return "\n".join(lines) + "\n"
+
+
+def risk_markdown(rows: Sequence[tuple[str, float, Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]]]) -> str:
+    """Calibrated plans: target, the bound written with each plan, and the quality they kept on unseen prompts.
+    ``rows``: (name, target, [(plan calibration block, held-out replay report) per split])."""
+    lines = ["| plan | target | bound with the plan (per split) | held-out quality (per split) | worst | "
+             "held-out cost (mean) |", "|---|---|---|---|---|---|"]
+    for name, target, pairs in rows:
+        bounds = [(c.get("risk_control") or {}).get("quality_lower_bound") for c, _ in pairs]
+        held = [float(r["quality_ratio"]) for _, r in pairs]
+        worst = min(held) if held else None
+        flag = "" if worst is None or worst >= target - 0.01 else " ✗"
+        lines.append(f"| {name} | {_pct(target)} | {' / '.join(_pct(b) for b in bounds)} | "
+                     f"{' / '.join(_pct(h) for h in held)} | **{_pct(worst)}**{flag} | "
+                     f"{_pct(_mean([float(r['cost_ratio']) for _, r in pairs]))} |")
     return "\n".join(lines) + "\n"

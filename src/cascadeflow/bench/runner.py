@@ -132,10 +132,15 @@ class _Probe:
                        context.threshold)
 
 
+def configured_validators(records: Sequence[RecordedPrompt], agent_kwargs: Mapping[str, Any]) -> dict[str, Validator]:
+    """Each tier's validator as the agent really builds it (its own, or the agent's default for that tier)."""
+    agent = build_agent(records, agent_kwargs)
+    return {t.name: t.validator or agent.engine.validator for t in agent.engine.tiers}
+
+
 def _signals_for(
-    tier: str, agent_kwargs: Mapping[str, Any], rule: Validator, *, execute_code: bool = False
+    tier: str, configured: Validator, rule: Validator, *, execute_code: bool = False
 ) -> dict[str, Validator]:
-    configured: Validator = dict(agent_kwargs.get("tier_validators") or {}).get(tier, rule)
     agreement: Validator = AgreementValidator()
     if execute_code:
         from cascadeflow.cascade.quality.code_behaviour import BehaviourAgreementValidator
@@ -144,6 +149,10 @@ def _signals_for(
         shared = configured.runner if isinstance(configured, BehaviourAgreementValidator) else None
         agreement = BehaviourAgreementValidator(setting="execute_code", runner=shared)
     signals: dict[str, Validator] = {CONFIG_SIGNAL: configured, "rule": rule, "agreement": agreement}
+    if execute_code:
+        from cascadeflow.cascade.quality.code_selftest import SelfTestValidator
+
+        signals["selftest"] = SelfTestValidator(rule)  # the draft's own claimed examples, run in the sandbox
     if isinstance(configured, LearnedValidator):
         signals["learned"] = configured
     return signals
@@ -164,7 +173,8 @@ async def probe_signals(
     rule = build_validator(QualityConfig.for_cascade())
     models: list[ModelConfig] = list(agent_kwargs["models"])
     sink: SignalTable = {}
-    probes = {m.name: _Probe(_signals_for(m.name, agent_kwargs, rule, execute_code=execute_code), sink)
+    configured = configured_validators(records, agent_kwargs)
+    probes = {m.name: _Probe(_signals_for(m.name, configured[m.name], rule, execute_code=execute_code), sink)
               for m in models[:-1]}
     every_tier = dict.fromkeys(COMPLEXITY_LEVELS, 0)
     kwargs = {**agent_kwargs, "tier_validators": probes, "max_escalations": None, "start_tiers": every_tier}

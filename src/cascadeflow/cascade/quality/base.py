@@ -72,8 +72,8 @@ class ValidationContext:
     ``previous`` holds earlier tiers' drafts of this same request (for agreement strategies) and
     ``previous_models`` the configured tier names that wrote them, in the same order — use these to tell drafts
     apart, not ``Completion.model``, which is whatever the backend reported (a dated variant, a router's pick).
-    ``next_provider`` is the next tier's provider (for verify-by-scoring); ``threshold`` is the acceptance
-    threshold that applies.
+    ``next_provider`` is the next tier's provider (for verify-by-scoring, P(True)); ``provider`` this tier's own
+    (for self-consistency samples); ``threshold`` is the acceptance threshold that applies.
     """
 
     complexity: str = "moderate"
@@ -84,6 +84,7 @@ class ValidationContext:
     previous: tuple[Completion, ...] = ()
     previous_models: tuple[str, ...] = ()
     next_provider: Provider | None = None
+    provider: Provider | None = None
 
 
 class Validator(Protocol):

@@ -226,6 +226,12 @@ class BehaviourRunner:
         return BehaviourReport(tuple(inputs), tuple(frozenset(k) for k in harvested_by),
                                {k: outputs.get(k) for k in keys}, {k: failures[k] for k in keys if k in failures})
 
+    def outputs_on(self, code: str, inputs: Sequence[str]) -> tuple[str, ...] | None:
+        """What ``code``'s entry function returns on exactly ``inputs`` (``repr`` of argument tuples), one
+        signature per input (blocking); None when it could not run or has no entry function."""
+        claim = _blocking(self._one(code, list(inputs)))
+        return claim.outputs if isinstance(claim, _Claim) and claim.entry else None
+
     def run(self, codes: Mapping[str, str]) -> BehaviourReport:
         """:meth:`arun`, blocking (also from inside a running event loop)."""
         return _blocking(self.arun(codes))

@@ -8,15 +8,12 @@ coefficients, so loading a scorer never unpickles code and scoring needs nothing
 
 from __future__ import annotations
 
-import ast
 import json
 import math
-import operator
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from cascadeflow.cascade.quality.agreement import (
@@ -26,6 +23,7 @@ from cascadeflow.cascade.quality.agreement import (
     normalize_answer,
     parse_options,
 )
+from cascadeflow.cascade.quality.arithmetic import close, worked_steps
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict, previous_drafts
 from cascadeflow.errors import ConfigError
 from cascadeflow.types import Completion, CompletionRequest
@@ -37,10 +35,6 @@ if TYPE_CHECKING:
 NAME: Final = "learned"
 FORMAT: Final = "cascadeflow.learned.logistic/1"
 
-_ANNOTATION_RE: Final = re.compile(r"<<([^<>=]+)=([^<>]+)>>")
-_EQUATION_RE: Final = re.compile(
-    r"(\(?-?\d[\d,]*\.?\d*\)?(?:\s*[-+*/×÷x]\s*\(?-?\d[\d,]*\.?\d*\)?)+)\s*=\s*\$?\s*(-?\d[\d,]*\.?\d*)"
-)
 _MARKER_RE: Final = re.compile(r"####|\\boxed\{|(?i:the (?:final )?answer is)")
 _HEDGE_RE: Final = re.compile(
     r"(?i:\b(?:however|approximately|assum(?:e|ing)|not possible|cannot be|can't be|unclear|round(?:ed|ing)? "
@@ -49,61 +43,21 @@ _HEDGE_RE: Final = re.compile(
 _LABEL_RE: Final = re.compile(r"^\(?(?:[A-H]|[1-9])\)?[.:)]?$")
 _NUMBER_RE: Final = re.compile(r"\d+(?:\.\d+)?")
 _QUANTITY_RE: Final = re.compile(r"\d[\d,]*(?:\.\d+)?")
+SHAPE_FEATURES: Final = frozenset({"query_log_chars", "query_log_numbers", "answer_log_chars", "answer_log_lines"})
+"""Features of a draft's *shape* (lengths): they fit the prompts a scorer was trained on more than they
+generalise, so calibration and shadow learning leave them out by default."""
 MAX_POSITION: Final = 4
 """Option positions from here on (the fifth option and later) share one ``choice_position`` feature."""
-_MAX_EXPONENT: Final = 64
-"""Worked answers never need a bigger power; a larger one is refused rather than computed (no DoS)."""
-_REL_TOLERANCE: Final = 1e-4
-"""Worked answers round intermediate results; a relative error below this counts as correct arithmetic."""
-_OPERATORS: Final[Mapping[type, Callable[[Any, Any], Any]]] = MappingProxyType({
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
-})
 
 
 # ------------------------------------------------------------------------------------------ features
-def safe_eval(expression: str) -> float | None:
-    """Value of a plain arithmetic expression (numbers, + - * / // % **, parentheses), else None."""
-    text = expression.replace(",", "").replace("×", "*").replace("÷", "/").replace("^", "**").strip()
-    text = re.sub(r"(?<=\d)\s*x\s*(?=[\d(])", "*", text)
-    try:
-        node = ast.parse(text, mode="eval").body
-        return float(_eval_node(node))
-    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
-        return None
-
-
-def _eval_node(node: ast.AST) -> float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
-        return float(node.value)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        value = _eval_node(node.operand)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-        left, right = _eval_node(node.left), _eval_node(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
-            raise ValueError("exponent too large")
-        return float(_OPERATORS[type(node.op)](left, right))
-    raise ValueError(f"not plain arithmetic: {type(node).__name__}")
-
-
 def arithmetic_steps(answer: str) -> tuple[int, int, float | None]:
-    """``(correct, wrong, last_result)`` over the worked steps of an answer: ``<<expr=value>>`` annotations
-    and inline ``a op b = c`` equations. A wrong step is strong evidence of a wrong final answer."""
-    ok = bad = 0
-    last: float | None = None
-    steps = _ANNOTATION_RE.findall(answer) or _EQUATION_RE.findall(answer)
-    for expression, stated in steps:
-        value = safe_eval(expression)
-        claimed = safe_eval(stated.rstrip("."))
-        if value is None or claimed is None:
-            continue
-        if abs(value - claimed) <= _REL_TOLERANCE * max(1.0, abs(claimed)):
-            ok += 1
-        else:
-            bad += 1
-        last = claimed
-    return ok, bad, last
+    """``(correct, wrong, last_result)`` over the worked steps of an answer (see
+    :func:`~cascadeflow.cascade.quality.arithmetic.worked_steps`). A wrong step is strong evidence of a wrong
+    final answer."""
+    steps = worked_steps(answer)
+    ok = sum(1 for step in steps if step.ok)
+    return ok, len(steps) - ok, steps[-1].claimed if steps else None
 
 
 def draft_features(query: str, answer: str, kind: str = "auto") -> dict[str, float]:
@@ -150,7 +104,7 @@ def _math_features(query: str, text: str) -> dict[str, float]:
     given = _numbers_in(query)
     final = final_number(text)
     value = None if final is None else float(final)
-    consistent = value is not None and last is not None and abs(value - last) <= _REL_TOLERANCE * max(1.0, abs(last))
+    consistent = value is not None and last is not None and close(value, last)
     return {
         "math_steps_log": math.log1p(ok + bad),
         "math_wrong_frac": bad / (ok + bad) if ok + bad else 0.0,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from cascadeflow.cascade.quality.agreement import parse_options
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
 from cascadeflow.cascade.quality.checks.registry import CheckSpec
 from cascadeflow.cascade.quality.text import (
@@ -26,6 +27,7 @@ from cascadeflow.validate import check_number
 
 NAME: Final = "answer_type"
 _NOT_TYPED: Final = CheckResult(NAME, 1.0, "no particular answer type asked for", applicable=False)
+_CHOICE: Final = CheckResult(NAME, 1.0, "a multiple-choice question: the choice check judges it", applicable=False)
 _NO_TEXT: Final = CheckResult(NAME, 1.0, "no text to judge", applicable=False)
 _HAS_NUMBER: Final = CheckResult(NAME, 1.0, "answer_type: contains a number")
 _NO_NUMBER: Final = CheckResult(NAME, 0.0, "answer_type: asked for a number, the answer contains none")
@@ -201,6 +203,8 @@ def check_answer_type(
     expected = _expected(request)
     if expected is None:
         return _NOT_TYPED
+    if expected == "number" and parse_options(request.query):
+        return _CHOICE  # "How many legs ...? A) 2 B) 4": the answer is an option, judged by the choice check
     answer = draft.content
     if expected == "json":
         return _check_json(answer, request.response_format == "json", settings)

@@ -5,9 +5,11 @@ strict where it does (a long answer, or a substantive question, that never touch
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
+from cascadeflow.cascade.quality.agreement import detect_kind, parse_options
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext
 from cascadeflow.cascade.quality.checks.registry import CheckSpec
 from cascadeflow.cascade.quality.text import content_stems, starts_a_word
@@ -19,6 +21,11 @@ NAME: Final = "relevance"
 _NO_TEXT: Final = CheckResult(NAME, 1.0, "no text to judge", applicable=False)
 _NO_TOPIC: Final = CheckResult(NAME, 1.0, "the question has no content words", applicable=False)
 _TRANSLATION: Final = CheckResult(NAME, 1.0, "translations share no words with the question", applicable=False)
+_CALCULATION: Final = CheckResult(NAME, 1.0, "a worked calculation need not repeat the question's words; the "
+                                  "arithmetic check judges it", applicable=False)
+_DIGIT_RE: Final = re.compile("[0-9]")
+_CHOICE: Final = CheckResult(NAME, 1.0, "an option picked from a list shares no words with the question; the choice "
+                             "check judges it", applicable=False)
 _RELEVANT: Final = CheckResult(NAME, 1.0, "relevance: the answer uses the question's topic words")
 _MAX_QUERY_STEMS: Final = 40
 """Long prompts (a pasted document) are judged on their first 40 content words: the answer to "summarise
@@ -60,6 +67,10 @@ def check_relevance(
     answer = draft.content
     if not answer.strip():
         return _NO_TEXT
+    if parse_options(request.query):
+        return _CHOICE
+    if detect_kind(request.query) == "number" and _DIGIT_RE.search(answer):
+        return _CALCULATION
     query = request.query.lower()
     if "translat" in query:
         return _TRANSLATION
