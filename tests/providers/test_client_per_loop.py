@@ -78,3 +78,33 @@ def test_one_agent_serves_two_live_loops_and_closes_both(server_url: str) -> Non
         other.call_soon_threadsafe(other.stop)
         thread.join(timeout=10)
         other.close()
+
+
+def test_plain_http_clients_skip_the_trust_store_but_keep_verification_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An ``http://`` provider never speaks TLS: its client gets a context trusting no CA (cheap to build) whose
+    verification is still required, so it can never make an unverified TLS connection; ``https://`` keeps the
+    default trust store."""
+    import ssl
+
+    import httpx
+
+    from cascadeflow.providers.openai_compatible import OpenAICompatibleProvider
+
+    seen: list[object] = []
+    real = httpx.AsyncClient
+
+    def spy(*args: object, **kwargs: object) -> httpx.AsyncClient:
+        seen.append(kwargs.get("verify", "default"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx, "AsyncClient", spy)
+    for url in ("http://127.0.0.1:9/v1", "https://api.example.com/v1"):
+        provider = OpenAICompatibleProvider(model="m", base_url=url, api_key="k")
+        assert provider._http.client is not None
+    plain, tls = seen
+    assert isinstance(plain, ssl.SSLContext)
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    assert tls == "default"

@@ -4,7 +4,8 @@
 checked, and shows per query which model answered, whether the draft was kept and why, and whether the final
 answer is *right* — a kept draft that is wrong is shown as such, never hidden. Each query is then answered by the
 top model alone, so the summary compares time and right answers with not cascading at all. ``run`` answers one
-question.
+question. Code answers are graded by running them in the bubblewrap sandbox; without bubblewrap they are shown as
+*unchecked* (never counted right) and the summary says how to enable the check.
 """
 
 from __future__ import annotations
@@ -159,6 +160,18 @@ def _results_table(outcomes: Sequence[_Outcome], tiers: Sequence[str]) -> Table:
     return table
 
 
+def _code_runner(console: Console) -> CodeRunner | None:
+    """The sandboxed grader for the code queries, or None (with the reason printed) when there is no sandbox."""
+    from cascadeflow.bench.code_runner import SandboxCodeRunner
+    from cascadeflow.errors import ConfigError
+
+    try:
+        return SandboxCodeRunner()
+    except ConfigError as exc:
+        console.print(f"[dim]code answers stay unchecked: {escape(str(exc))}[/]")
+        return None
+
+
 def _answers(outcomes: Sequence[_Outcome], console: Console) -> None:
     for i, o in enumerate(outcomes, start=1):
         console.rule(f"#{i} {o.result.model_used}", align="left")
@@ -223,7 +236,7 @@ def demo(models: ModelsOption = None, max_tokens: MaxTokensOption = DEFAULT_MAX_
         agent = _prepare(specs, install, console)
         shared = {t.name: t.provider for t in agent.engine.tiers}  # the same loaded models, not a second copy
         alone = local_agent(specs, auto_install=False, enable_cascade=False, providers=shared) if compare else None
-        outcomes = asyncio.run(_answer_all(agent, alone, max_tokens, console, None))
+        outcomes = asyncio.run(_answer_all(agent, alone, max_tokens, console, _code_runner(console)))
     except CascadeFlowError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=1) from exc

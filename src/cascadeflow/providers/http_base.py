@@ -132,7 +132,8 @@ class HttpJsonProvider:
         self._key_prefix = key_prefix
         secrets = tuple(v for v in self._headers.values() if isinstance(v, Secret))
         self.endpoint = Endpoint(provider=provider, model=model, secrets=(*secrets, *((key,) if key else ())))
-        self._http = ClientHolder(client, transport, timeout_s, connect_timeout_s=connect_timeout_s)
+        self._http = ClientHolder(client, transport, timeout_s, connect_timeout_s=connect_timeout_s,
+                                  plain_http=url.lower().startswith("http://"))
         if has_url_credentials(url):
             redact_httpx_logs()
 
