@@ -7,29 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.service_cleanup import drop_postgres_prefix, drop_redis_namespace
 
 SHARED_STORES = ("sqlite", "redis", "postgres")
 
 
-def drop_redis_namespace(url: str, namespace: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=f"{namespace}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
-def drop_postgres_prefix(url: str, prefix: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("records", "holds", "buckets"):
-            conn.execute(f"DROP TABLE IF EXISTS {prefix}{table}")
-        conn.execute(f"DROP FUNCTION IF EXISTS {prefix}reserve")
+def drop_postgres_ledger(url: str, prefix: str) -> None:
+    drop_postgres_prefix(url, prefix, ("records", "holds", "buckets"), ("reserve",))
 
 
 def isolated_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -45,7 +29,7 @@ def isolated_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> I
         base = request.getfixturevalue("postgres_url")
         prefix = f"t{tag}_"
         yield f"{base}?prefix={prefix}"
-        drop_postgres_prefix(base, prefix)
+        drop_postgres_ledger(base, prefix)
 
 
 @pytest.fixture(params=SHARED_STORES)

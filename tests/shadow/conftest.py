@@ -7,26 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-
-def _drop_redis(url: str, namespace: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=f"{namespace}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
-def _drop_postgres(url: str, prefix: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("records", "state"):
-            conn.execute(f"DROP TABLE IF EXISTS {prefix}{table}")
+from tests.service_cleanup import drop_postgres_prefix, drop_redis_namespace
 
 
 @pytest.fixture(params=("memory", "sqlite", "redis", "postgres"))
@@ -39,8 +20,8 @@ def shadow_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     elif request.param == "redis":
         base: str = request.getfixturevalue("redis_url")
         yield f"{base}?namespace=cfshadow:{tag}:"
-        _drop_redis(base, f"cfshadow:{tag}:")
+        drop_redis_namespace(base, f"cfshadow:{tag}:")
     else:
         base = request.getfixturevalue("postgres_url")
         yield f"{base}?prefix=s{tag}_"
-        _drop_postgres(base, f"s{tag}_")
+        drop_postgres_prefix(base, f"s{tag}_", ("records", "state"))

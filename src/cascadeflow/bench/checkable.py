@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, cast
 
+from cascadeflow.cascade.quality.self_consistency import word_f1
 from cascadeflow.errors import ConfigError
 
 Kind: TypeAlias = Literal["fact", "number", "code"]
@@ -36,7 +36,6 @@ TEXT_F1_AGREE = 0.5
 
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 _FENCE_RE = re.compile(r"```[\w+-]*\n(.*?)(?:```|\Z)", re.S)
-_WORD_RE = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +84,6 @@ def is_correct(query: CheckableQuery, answer: str, runner: CodeRunner | None = N
     return any(re.search(str(e), flat) for e in query.expect)
 
 
-def text_f1(a: str, b: str) -> float:
-    wa, wb = Counter(_WORD_RE.findall(a.lower())), Counter(_WORD_RE.findall(b.lower()))
-    common = sum((wa & wb).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(wa.values()), common / sum(wb.values())
-    return 2 * precision * recall / (precision + recall)
-
-
 def agree(query: CheckableQuery, a: str, b: str, runner: CodeRunner | None = None) -> bool:
     """Whether two answers say the same by the query's rule (code: same return values on the probes)."""
     if query.kind == "number":
@@ -103,7 +93,7 @@ def agree(query: CheckableQuery, a: str, b: str, runner: CodeRunner | None = Non
         ra, rb = run_answer(query, a, runner), run_answer(query, b, runner)
         if ra is not None and rb is not None:
             return ra == rb
-    return " ".join(a.lower().split()) == " ".join(b.lower().split()) or text_f1(a, b) >= TEXT_F1_AGREE
+    return " ".join(a.lower().split()) == " ".join(b.lower().split()) or word_f1(a, b) >= TEXT_F1_AGREE
 
 
 def _query(row: Any, where: str) -> CheckableQuery:

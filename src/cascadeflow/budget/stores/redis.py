@@ -24,6 +24,7 @@ from cascadeflow.budget.records import (
 )
 from cascadeflow.budget.stores import redis_lua
 from cascadeflow.budget.stores.protocol import GroupBy
+from cascadeflow.budget.stores.redis_connect import connect_redis
 from cascadeflow.budget.windows import BUCKET_RETENTION_SECONDS, WINDOWS
 
 if TYPE_CHECKING:
@@ -49,16 +50,7 @@ class RedisLedgerStore:
     blocking = True
 
     def __init__(self, url_or_client: str | redis.Redis, *, namespace: str = DEFAULT_NAMESPACE) -> None:
-        try:
-            import redis as redis_module
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("Redis ledgers need redis-py: pip install 'cascadeflow[redis]'") from exc
-        if isinstance(url_or_client, str):
-            self._client: redis.Redis = redis_module.Redis.from_url(url_or_client)
-            self._owns_client = True
-        else:
-            self._client = url_or_client
-            self._owns_client = False
+        self._client, self._owns_client = connect_redis(url_or_client, "Redis ledgers")
         self._ns = namespace
         self._client.ping()  # fail at construction, not on the first paid call (bad URL options surface here too)
         self._reserve = self._client.register_script(redis_lua.RESERVE)

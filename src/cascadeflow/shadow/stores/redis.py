@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cascadeflow.budget.stores.redis_connect import connect_redis
 from cascadeflow.shadow.records import ShadowRecord
 
 if TYPE_CHECKING:
@@ -18,16 +19,7 @@ class RedisShadowStore:
     ``<namespace>state`` (a hash)."""
 
     def __init__(self, url_or_client: str | redis.Redis, *, namespace: str = DEFAULT_NAMESPACE) -> None:
-        try:
-            import redis as redis_module
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("Redis shadow stores need redis-py: pip install 'cascadeflow[redis]'") from exc
-        if isinstance(url_or_client, str):
-            self._client: redis.Redis = redis_module.Redis.from_url(url_or_client)
-            self._owns_client = True
-        else:
-            self._client = url_or_client
-            self._owns_client = False
+        self._client, self._owns_client = connect_redis(url_or_client, "Redis shadow stores")
         self._records = f"{namespace}records"
         self._ids = f"{namespace}ids"
         self._state = f"{namespace}state"
