@@ -172,3 +172,47 @@ async def test_a_shrunk_or_redacted_request_is_what_the_model_gets() -> None:
     with cascadeflow.run(budget=0.05):
         await agent.run("Why is the sky blue?", max_tokens=1000)
     assert seen[0].max_tokens is not None and 16 <= seen[0].max_tokens < 50
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    return [(f.kind, text[f.start:f.end]) for f in detect(text)]
+
+
+def test_phone_layouts_beyond_the_plus_form() -> None:
+    assert _found("tél 01 42 68 53 00 ou 04.72.10.30.30") == [("phone", "01 42 68 53 00"), ("phone", "04.72.10.30.30")]
+    assert _found("cell 202 555 0174, toll free 1-800-555-0199") == [("phone", "202 555 0174"),
+                                                                     ("phone", "1-800-555-0199")]
+    assert _found("bel 06-12345678") == [("phone", "06-12345678")]
+
+
+def test_a_phone_is_never_a_piece_of_a_longer_code() -> None:
+    assert detect("USPS 9400 1000 0000 0000 0000 00 and IBAN DE90 3704 0044 0532 0130 00") == []
+    assert detect("Part no. 800-555-1234-B fits the 2019 model") == []
+
+
+def test_card_numbers_follow_issuer_rules_not_just_luhn() -> None:
+    assert detect("IMEI 490154203237518") == []  # Luhn-valid, 15 digits, not Amex
+    assert _found("Amex 378282246310005") == [("card", "378282246310005")]
+    assert detect("id 8111 1111 1111 1113") == []  # Luhn-valid, but no payment network starts with 8
+
+
+def test_an_ssh_remote_is_not_an_email() -> None:
+    assert detect("git clone git@github.com:acme/tools.git") == []
+    assert _found("write to git@github.com: thanks") == [("email", "git@github.com")]
+
+
+def test_named_national_ids_in_bare_and_national_layouts() -> None:
+    assert _found("SSN 078 05 1120, ssn=078051120") == [("national_id", "078 05 1120"), ("national_id", "078051120")]
+    assert _found("Mijn BSN is 111222333") == [("national_id", "111222333")]
+    assert _found("sofinummer 111222333; citizen service number 111222333") == [("national_id", "111222333")] * 2
+    assert detect("Mijn BSN is 111222334") == []  # fails the 11-test
+    assert _found("NIE X-1234567-L, DNI 12.345.678-Z") == [("national_id", "X-1234567-L"),
+                                                           ("national_id", "12.345.678-Z")]
+
+
+def test_health_terms_in_their_medical_sense_only() -> None:
+    assert detect("Our sales aids arrive Friday; hiv is not an acronym in lowercase here") == []
+    assert detect("Please be patient, we are so patient with the vendor") == []
+    assert detect("We diagnosed the memory leak") == []
+    assert _found("the patient was diagnosed with AIDS") == [("health", "patient"), ("health", "diagnosed with"),
+                                                             ("health", "AIDS")]
