@@ -4,12 +4,18 @@ Every write is one ``BEGIN IMMEDIATE`` transaction, which takes SQLite's single 
 of committed + unexpired holds and the new hold happen with no other writer in between, in any process. WAL
 mode lets readers (``usage``, ``records``) proceed meanwhile; ``synchronous=NORMAL`` survives a killed process
 (a committed transaction is in the WAL before COMMIT returns).
+
+Waiting for the write lock: the writers of one process take turns on a lock of their own (handing over at once),
+and a writer that finds another process holding SQLite's lock retries after 0.1 ms, doubling to at most 2 ms,
+until ``busy_timeout_s``. SQLite's own busy handler would sleep 1, 2, 5, … up to 100 ms between tries, which is
+what made the tail: with 2 processes × 16 concurrent calls its p99 was ~200 ms and its worst ~1.2 s.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -33,6 +39,8 @@ DEFAULT_PREFIX = "cascadeflow_"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
 _SCHEMA_ATTEMPTS = 20
+_FIRST_RETRY_S = 0.0001  # another process holds the write lock: its transaction takes ~0.1-0.3 ms
+_MAX_RETRY_S = 0.002  # ... or longer under load; never sleep long past its release
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS {p}buckets (
@@ -74,11 +82,13 @@ class SqliteLedgerStore:
         self._p = check_prefix(prefix)
         self._clock = clock
         self._timeout = busy_timeout_s
+        self._writer = threading.Lock()  # this process's writers take turns here, not in SQLite's busy handler
         self._pool: ConnectionPool[sqlite3.Connection] = ConnectionPool(self._connect, sqlite3.Connection.close)
         self._ensure_schema()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
+        # No busy handler: BEGIN IMMEDIATE is retried by _begin with short sleeps (reads in WAL mode never wait).
+        conn = sqlite3.connect(self._path, timeout=0.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
@@ -99,15 +109,35 @@ class SqliteLedgerStore:
 
     @contextmanager
     def _tx(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        with self._pool.connection() as conn:
-            conn.execute(f"BEGIN {mode}")
+        if mode != "IMMEDIATE":  # a read: WAL readers never wait for the writer
+            with self._pool.connection() as conn:
+                yield from self._in_tx(conn, mode)
+            return
+        with self._writer, self._pool.connection() as conn:
+            yield from self._in_tx(conn, mode)
+
+    def _in_tx(self, conn: sqlite3.Connection, mode: str) -> Iterator[sqlite3.Connection]:
+        self._begin(conn, mode)
+        try:
+            yield conn
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _begin(self, conn: sqlite3.Connection, mode: str) -> None:
+        deadline = time.monotonic() + self._timeout
+        pause = _FIRST_RETRY_S
+        while True:
             try:
-                yield conn
-            except BaseException:
-                with suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute(f"BEGIN {mode}")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, _MAX_RETRY_S)
 
     def _state(self, conn: sqlite3.Connection, check: BucketCheck, now: float) -> BucketState:
         b = check.bucket
