@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     # core
     "cascadeflow.types": 0, "cascadeflow.config": 0, "cascadeflow.errors": 0, "cascadeflow.secret": 0,
     "cascadeflow.validate": 0, "cascadeflow.request_args": 0, "cascadeflow.llama_build": 0, "cascadeflow.dotenv": 0,
+    "cascadeflow.store_errors": 0,
     # models
     "cascadeflow.providers": 1, "cascadeflow.pricing": 1, "cascadeflow.price_cache": 1, "cascadeflow.price_sources": 1,
     # resilience

@@ -44,6 +44,7 @@ _EXPORTS: Mapping[str, str] = MappingProxyType({
     "RetriableProviderError": "cascadeflow.errors",
     "ScriptedProvider": "cascadeflow.providers.fakes",
     "StepRecord": "cascadeflow.cascade.result",
+    "StoreUnavailableError": "cascadeflow.errors",
     "ToolCall": "cascadeflow.types",
     "ToolSpec": "cascadeflow.types",
     "UnknownModelError": "cascadeflow.errors",
@@ -124,6 +125,7 @@ __all__ = [
     "SafetyRule",
     "ScriptedProvider",
     "StepRecord",
+    "StoreUnavailableError",
     "ToolCall",
     "ToolSpec",
     "UnknownModelError",
@@ -171,6 +173,7 @@ if TYPE_CHECKING:
         RateLimitError,
         RateLimitExceededError,
         RetriableProviderError,
+        StoreUnavailableError,
         UnknownModelError,
     )
     from cascadeflow.harness.api import Harness, agent, init, reset, run, stats

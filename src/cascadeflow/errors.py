@@ -192,6 +192,16 @@ class PolicyStopError(CascadeFlowError):
         super().__init__(message)
 
 
+class StoreUnavailableError(CascadeFlowError):
+    """A shared store (the budget ledger in SQLite, Redis or PostgreSQL) could not be read or written: down,
+    unreachable, or its write lock not granted within the store's timeout. Nothing was charged or granted by the
+    failed call; retry later. ``store`` names the kind (``sqlite``, ``redis``, ``postgres``)."""
+
+    def __init__(self, message: str, *, store: str = "") -> None:
+        self.store = store
+        super().__init__(message)
+
+
 class RateLimitExceededError(CascadeFlowError):
     """One of our own rate limits (not the provider's 429) refused the call; retry after ``retry_after`` seconds."""
 

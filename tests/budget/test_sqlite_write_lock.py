@@ -1,5 +1,6 @@
 """Waiting for SQLite's write lock: a writer retries with short pauses while another process holds it, and gives
-up with SQLite's own error once ``busy_timeout_s`` has passed (never silently)."""
+up once ``busy_timeout_s`` has passed with :class:`StoreUnavailableError` (never silently, never a raw driver
+error)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from cascadeflow.budget import BudgetConfig, CostTracker
 from cascadeflow.budget.stores.sqlite import SqliteLedgerStore
+from cascadeflow.errors import StoreUnavailableError
 
 WORST = Decimal("0.001")
 
@@ -52,14 +54,15 @@ def test_a_writer_waits_for_a_lock_released_within_the_timeout(tmp_path: Path) -
     assert tracker.spent("u") == WORST
 
 
-def test_a_writer_gives_up_with_sqlites_error_after_the_timeout(tmp_path: Path) -> None:
+def test_a_writer_gives_up_with_a_typed_error_after_the_timeout(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     tracker = _tracker(path, busy_timeout_s=0.2)
     release = threading.Event()
     holder = _hold_write_lock(path, release)
     try:
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
+        with pytest.raises(StoreUnavailableError, match=r"budget ledger \(sqlite\).*locked") as info:
             tracker.reserve("u", WORST)
+        assert info.value.store == "sqlite" and isinstance(info.value.__cause__, sqlite3.OperationalError)
     finally:
         release.set()
         holder.join()

@@ -47,6 +47,7 @@ from cascadeflow.budget.policy import BudgetPolicy, blocked_error, judge
 from cascadeflow.budget.records import BucketState, LedgerRecord, ReserveOutcome, Settlement
 from cascadeflow.budget.reservation import Reservation
 from cascadeflow.budget.stores import LedgerStore, open_store
+from cascadeflow.budget.stores.guarded import GuardedStore
 from cascadeflow.budget.tracker_reads import LedgerReads
 from cascadeflow.budget.windows import resolve_timezone
 from cascadeflow.errors import ConfigError
@@ -115,7 +116,7 @@ class CostTracker(LedgerReads):
             block_at=block_at,
             tz=resolve_timezone(timezone),
         )
-        self._store = open_store(store)
+        self._store: LedgerStore = GuardedStore(open_store(store))  # driver failures → StoreUnavailableError
         self._callbacks = enforcement_callbacks or EnforcementCallbacks()
         self._alerts = AlertWatch(alert_threshold, self._callbacks.on_alert)
         self._ttl = reservation_ttl

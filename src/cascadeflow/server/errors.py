@@ -8,7 +8,8 @@
     413 invalid_request_error   body larger than server.max_body_bytes
     429 rate_limit_error        the key's rate limit (Retry-After), or every tier was rate-limited upstream
     502 upstream_error          upstream down: 5xx, refused/reset connection, garbage body, open circuit
-    503 unavailable             draining (SIGTERM) or a dependency is down
+    503 unavailable             draining (SIGTERM), or a shared store (budget ledger) is down: code
+                                store_unavailable, Retry-After
     504 upstream_timeout        every tier timed out
 
 A run that fails on several tiers for different reasons is a 502. Anything not in the tree is a bug: 500, logged
@@ -31,6 +32,7 @@ from cascadeflow.errors import (
     ProviderTimeoutError,
     RateLimitError,
     RateLimitExceededError,
+    StoreUnavailableError,
 )
 
 MIN_RETRY_AFTER_S: Final = 1
@@ -127,6 +129,9 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
                          headers=retry_after_header(exc.retry_after))
     if isinstance(exc, ConfigError):
         return bad_request(str(exc), param=exc.field)
+    if isinstance(exc, StoreUnavailableError):
+        return HttpError(503, "unavailable", str(exc), code="store_unavailable",
+                         headers=retry_after_header(MIN_RETRY_AFTER_S))
     if isinstance(exc, AllTiersFailedError):
         return _all_failed(exc)
     if isinstance(exc, ProviderError):

@@ -14,6 +14,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from cascadeflow.errors import ConfigError, RateLimitExceededError
+from cascadeflow.store_errors import driver_errors, store_unavailable
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
@@ -88,6 +89,7 @@ class WindowRateLimiter:
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("window rate limits need 'limits': pip install 'cascadeflow[traffic]'") from exc
         uri, options = _storage_uri(storage)
+        self._kind = "redis" if storage.startswith(("redis://", "rediss://")) else "memory"
         by_name: dict[str, type[strategies.RateLimiter]] = {
             "sliding": strategies.SlidingWindowCounterRateLimiter,
             "fixed": strategies.FixedWindowRateLimiter,
@@ -114,8 +116,14 @@ class WindowRateLimiter:
         return {"requests": 1, "tokens": tokens, "usd": max(0, micro)}
 
     async def hit(self, key: str, *, tokens: int = 0, usd: Decimal | str | float = 0) -> None:
-        """Count one call of ``tokens`` tokens and ``usd`` dollars for ``key``, or raise RateLimitExceededError."""
-        costs = self._costs(tokens, usd)
+        """Count one call of ``tokens`` tokens and ``usd`` dollars for ``key``, or raise RateLimitExceededError
+        (:class:`~cascadeflow.errors.StoreUnavailableError` when the shared storage cannot be reached)."""
+        try:
+            await self._hit(key, self._costs(tokens, usd))
+        except driver_errors() as exc:
+            raise store_unavailable("rate-limit store", self._kind, "hit", exc) from exc
+
+    async def _hit(self, key: str, costs: dict[str, int]) -> None:
         charges = [(item, costs[counter], shown) for counter, item, shown in self._items if costs[counter] > 0]
         for item, cost, shown in charges:
             if not await self._limiter.test(item, key, cost=cost):
