@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from typing import Any
 
 from cascadeflow.cascade.calls import Begun, CallGate
-from cascadeflow.harness.instrument.common import GovernedStream, drive, open_gate, record, request_of, with_texts
+from cascadeflow.harness.instrument.common import request_of, with_texts
+from cascadeflow.harness.instrument.wrap import SdkCall, patch
 from cascadeflow.providers.anthropic import STOP_REASONS
 from cascadeflow.types import Completion, CompletionRequest, ToolCall, Usage
 
@@ -81,63 +81,11 @@ class _Tally:
                           finish_reason=STOP_REASONS.get(str(self.stop), "stop"))
 
 
-def _wrap_sync(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        request = _request(kwargs)
-        model = str(kwargs.get("model", ""))
-        gate = open_gate(model, PROVIDER, request)
-        if gate is None or args:
-            return original(self, *args, **kwargs)
-        streaming = bool(kwargs.get("stream"))
-        begun = drive(gate.begin("stream" if streaming else "complete", 0, request))
-        try:
-            response = original(self, **_apply(kwargs, request, begun.request))
-        except BaseException as exc:
-            drive(gate.end(begun, record(gate, begun, None, error=f"{type(exc).__name__}: {exc}")))
-            raise
-        if streaming:
-            return GovernedStream(response, gate, begun, _Tally(model))
-        completion = _finish(gate, begun, response, model)
-        drive(gate.end(begun, record(gate, begun, completion)))
-        return response
-
-    return create
-
-
-def _wrap_async(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        request = _request(kwargs)
-        model = str(kwargs.get("model", ""))
-        gate = open_gate(model, PROVIDER, request)
-        if gate is None or args:
-            return await original(self, *args, **kwargs)
-        streaming = bool(kwargs.get("stream"))
-        begun = await gate.begin("stream" if streaming else "complete", 0, request)
-        try:
-            response = await original(self, **_apply(kwargs, request, begun.request))
-        except BaseException as exc:
-            await gate.end(begun, record(gate, begun, None, error=f"{type(exc).__name__}: {exc}"))
-            raise
-        if streaming:
-            return GovernedStream(response, gate, begun, _Tally(model))
-        completion = _finish(gate, begun, response, model)
-        await gate.end(begun, record(gate, begun, completion))
-        return response
-
-    return create
+SDK = SdkCall(PROVIDER, _request, _apply, _finish, lambda model, _request: _Tally(model))
 
 
 def instrument() -> Callable[[], None]:
     """Patch the SDK's messages API; returns the undo."""
     from anthropic.resources import messages as module
 
-    originals = (module.Messages.create, module.AsyncMessages.create)
-    module.Messages.create = _wrap_sync(originals[0])  # type: ignore[method-assign]
-    module.AsyncMessages.create = _wrap_async(originals[1])  # type: ignore[method-assign]
-
-    def undo() -> None:
-        module.Messages.create, module.AsyncMessages.create = originals  # type: ignore[method-assign]
-
-    return undo
+    return patch(module.Messages, module.AsyncMessages, SDK)
