@@ -64,10 +64,12 @@ class PlanStrategy(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class RuleStrategy:
-    """``rule``: the agent's composite checks with the tier's threshold (no validator of its own)."""
+class FixedStrategy:
+    """A strategy without settings whose validator is always the same: ``rule`` (None: the agent's composite
+    checks with the tier's threshold), ``collect`` (never accept; keep the draft for later tiers to agree with)."""
 
-    name: str = "rule"
+    name: str
+    validator: Validator | None = None
     settings_key: str | None = None
 
     def check(self, settings: Mapping[str, Any], where: str) -> Mapping[str, Any]:
@@ -77,10 +79,10 @@ class RuleStrategy:
         return False
 
     def build(self, tier: TierPlan, settings: Mapping[str, Any], context: StrategyContext) -> Validator | None:
-        return None
+        return self.validator
 
 
-RULE: Final = RuleStrategy()
+RULE: Final = FixedStrategy("rule")
 
 
 class StrategyRegistry:

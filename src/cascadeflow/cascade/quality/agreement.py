@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from cascadeflow.cascade.quality.base import CheckResult, ValidationContext, Validator, Verdict, previous_drafts
 from cascadeflow.cascade.quality.text import fenced_blocks
+from cascadeflow.cascade.strategies import FixedStrategy
 from cascadeflow.errors import ConfigError
 from cascadeflow.types import Completion, CompletionRequest
 from cascadeflow.validate import check_int
@@ -344,22 +345,5 @@ class AgreementStrategy:
         return AgreementValidator(kind=str(settings.get("kind", "auto")), min_agree=min_agree, peers=peers)
 
 
-@dataclass(frozen=True, slots=True)
-class CollectStrategy:
-    """``strategy: collect``: never accept; keep the draft for later tiers to agree with."""
-
-    name: str = "collect"
-    settings_key: str | None = None
-
-    def check(self, settings: Mapping[str, Any], where: str) -> Mapping[str, Any]:
-        return settings
-
-    def runs_code(self, settings: Mapping[str, Any]) -> bool:
-        return False
-
-    def build(self, tier: TierPlan, settings: Mapping[str, Any], context: StrategyContext) -> Validator | None:
-        return collect_draft
-
-
 AGREEMENT: Final = AgreementStrategy()
-COLLECT: Final = CollectStrategy()
+COLLECT: Final = FixedStrategy("collect", collect_draft)
