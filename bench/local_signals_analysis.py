@@ -137,7 +137,3 @@ def analyze(path: Path) -> dict[str, Any]:
     out.write_text(json.dumps(report, indent=1))
     print(f"wrote {out}")
     return report
-
-
-if __name__ == "__main__":
-    analyze(RESULTS / "local_signals.json")
